@@ -1,0 +1,67 @@
+# Nightshift. Two commands matter: `make demo` and `make test`. Both install everything first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+ANVIL_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+
+# The solc-js front (.venv/bin/solc) and anvil come first on PATH; py-solc-x keeps its
+# compiler registry inside the repo so another clone's copy is never picked up.
+export PATH := $(VENV)/bin:$(ANVIL_BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+export PYTHONUNBUFFERED := 1
+
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+SOLC_STAMP := .solcx/.imported
+
+.PHONY: help install compile test test-contracts demo gas lint clean
+
+help:
+	@echo "make demo   run the main job on a local devnet (installs everything first)"
+	@echo "make test   run the tests (installs everything first)"
+	@echo "make gas    print gas per job for each lifecycle path at batch sizes 1, 16, 64"
+	@echo "make lint   ruff and mypy"
+
+install: $(PY_STAMP) $(NPM_STAMP) $(SOLC_STAMP)
+
+$(PY_STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# A native-looking `solc` that runs solc-js, registered with py-solc-x for ape-solidity.
+$(SOLC_STAMP): $(PY_STAMP) $(NPM_STAMP) scripts/solc.js
+	printf '#!/bin/sh\nexec node "%s/scripts/solc.js" "$$@"\n' "$(CURDIR)" > $(VENV)/bin/solc
+	chmod +x $(VENV)/bin/solc
+	rm -rf .solcx && mkdir -p .solcx
+	$(VENV)/bin/python -c "import solcx; print('solc imported:', solcx.import_installed_solc())"
+	touch $@
+
+compile: install
+	ape compile
+
+test: compile
+	ape test tests/ -q -p no:cacheprovider
+
+test-contracts: compile
+	ape test tests/contracts -q
+
+gas: compile
+	python scripts/gas_report.py
+
+demo: compile
+	python scripts/demo.py
+
+lint: install
+	ruff check node verifier scripts tests
+	ruff format --check node verifier scripts tests
+	mypy node verifier scripts
+
+clean:
+	rm -rf .build .solcx .devnet

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
+
+/// @title Staking
+/// @notice Workers and verifiers stake credits to register. The job market locks per-job
+///         collateral from these stakes and slashes it when a party loses. Leaving takes two
+///         steps, `requestExit` then `withdrawStake` after the unbonding period, and stake
+///         that backs open work cannot leave.
+contract Staking is IStaking, Ownable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    IERC20 private immutable _creditToken;
+    uint64 private immutable _minWorkerStake;
+    uint64 private immutable _minVerifierStake;
+    uint40 private immutable _unbondingPeriod;
+
+    address private _jobMarket;
+    mapping(address account => mapping(Role role => Stake)) private _stakes;
+    mapping(address worker => string url) private _workerUrls;
+
+    /// @dev Active verifiers, for random selection; `_verifierSlot` is index + 1 (0 = absent).
+    address[] private _activeVerifiers;
+    mapping(address verifier => uint256 slot) private _verifierSlot;
+
+    modifier onlyJobMarket() {
+        if (msg.sender != _jobMarket) revert StakingOnlyJobMarket(msg.sender);
+        _;
+    }
+
+    /// @param creditToken The credit token.
+    /// @param minWorkerStake The minimum stake to register as a worker.
+    /// @param minVerifierStake The minimum stake to register as a verifier.
+    /// @param unbondingPeriod Seconds between `requestExit` and `withdrawStake`.
+    /// @param initialOwner The account that connects the job market once.
+    constructor(
+        IERC20 creditToken,
+        uint64 minWorkerStake,
+        uint64 minVerifierStake,
+        uint40 unbondingPeriod,
+        address initialOwner
+    ) Ownable(initialOwner) {
+        _creditToken = creditToken;
+        _minWorkerStake = minWorkerStake;
+        _minVerifierStake = minVerifierStake;
+        _unbondingPeriod = unbondingPeriod;
+    }
+
+    /// @notice Connects the job market, the only contract allowed to lock and slash. Once.
+    /// @param jobMarket The job market address.
+    function setJobMarket(address jobMarket) external onlyOwner {
+        if (_jobMarket != address(0)) revert StakingJobMarketAlreadySet(_jobMarket);
+        if (jobMarket == address(0)) revert StakingZeroAddress();
+        _jobMarket = jobMarket;
+        emit JobMarketSet(jobMarket);
+    }
+
+    /// @notice Stakes `amount` credits in `role` and (re)registers the caller. A worker gives
+    ///         the URL of its result API; verifiers pass an empty string. Needs an allowance.
+    /// @param role Worker or Verifier.
+    /// @param amount Credits to add, in base units.
+    /// @param url The worker's result API URL (kept if empty and already set).
+    function stake(Role role, uint256 amount, string calldata url) external nonReentrant {
+        if (amount == 0) revert StakingZeroAmount();
+        Stake storage s = _stakes[msg.sender][role];
+        if (s.unbondsAt != 0) revert StakingExitPending(msg.sender, role, s.unbondsAt);
+        uint256 total = s.amount + amount;
+        uint256 minimum = _minimum(role);
+        if (total < minimum) revert StakingBelowMinimum(msg.sender, role, total, minimum);
+        if (role == Role.Worker) {
+            if (bytes(url).length != 0) {
+                _workerUrls[msg.sender] = url;
+                emit WorkerUrlSet(msg.sender, url);
+            } else if (bytes(_workerUrls[msg.sender]).length == 0) {
+                revert StakingEmptyUrl(msg.sender);
+            }
+        }
+
+        s.amount = total.toUint64();
+        if (!s.active) {
+            s.active = true;
+            if (role == Role.Verifier) _addVerifier(msg.sender);
+        }
+        emit Staked(msg.sender, role, amount, total);
+
+        _creditToken.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Changes the caller's registered result URL.
+    /// @param url The new URL.
+    function setWorkerUrl(string calldata url) external {
+        if (bytes(url).length == 0) revert StakingEmptyUrl(msg.sender);
+        if (_stakes[msg.sender][Role.Worker].amount == 0) revert StakingNotStaked(msg.sender, Role.Worker);
+        _workerUrls[msg.sender] = url;
+        emit WorkerUrlSet(msg.sender, url);
+    }
+
+    /// @notice Starts leaving `role`: the caller takes no new work from now on and can
+    ///         withdraw after the unbonding period, once no collateral is locked.
+    /// @param role Worker or Verifier.
+    function requestExit(Role role) external {
+        Stake storage s = _stakes[msg.sender][role];
+        if (s.amount == 0) revert StakingNotStaked(msg.sender, role);
+        if (s.unbondsAt != 0) revert StakingExitPending(msg.sender, role, s.unbondsAt);
+        uint40 unbondsAt = uint40(block.timestamp) + _unbondingPeriod;
+        s.unbondsAt = unbondsAt;
+        s.active = false;
+        if (role == Role.Verifier) _removeVerifier(msg.sender);
+        emit ExitRequested(msg.sender, role, unbondsAt);
+    }
+
+    /// @notice Withdraws the caller's whole stake in `role` after unbonding, if none is locked.
+    /// @param role Worker or Verifier.
+    function withdrawStake(Role role) external nonReentrant {
+        Stake storage s = _stakes[msg.sender][role];
+        if (s.unbondsAt == 0) revert StakingExitNotRequested(msg.sender, role);
+        if (block.timestamp < s.unbondsAt) revert StakingStillUnbonding(msg.sender, role, s.unbondsAt);
+        if (s.locked != 0) revert StakingStakeLocked(msg.sender, role, s.locked);
+        uint256 amount = s.amount;
+        delete _stakes[msg.sender][role];
+        emit StakeWithdrawn(msg.sender, role, amount);
+
+        _creditToken.safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStaking
+    function lock(address account, Role role, uint256 amount) external onlyJobMarket {
+        Stake storage s = _stakes[account][role];
+        uint256 available = s.amount - s.locked;
+        if (amount > available) revert StakingInsufficientFreeStake(account, role, amount, available);
+        // Cannot overflow: locked + amount <= s.amount, which fits in uint64.
+        unchecked {
+            s.locked += uint64(amount);
+        }
+        emit CollateralLocked(account, role, amount);
+    }
+
+    /// @inheritdoc IStaking
+    function unlock(address account, Role role, uint256 amount) external onlyJobMarket {
+        Stake storage s = _stakes[account][role];
+        if (amount > s.locked) revert StakingExceedsLocked(account, role, amount, s.locked);
+        // Cannot underflow: checked against s.locked just above.
+        unchecked {
+            s.locked -= uint64(amount);
+        }
+        emit CollateralUnlocked(account, role, amount);
+    }
+
+    /// @inheritdoc IStaking
+    function slash(address account, Role role, uint256 amount) external onlyJobMarket nonReentrant {
+        Stake storage s = _stakes[account][role];
+        if (amount > s.locked) revert StakingExceedsLocked(account, role, amount, s.locked);
+        // Cannot underflow: amount <= locked <= amount staked.
+        unchecked {
+            s.locked -= uint64(amount);
+            s.amount -= uint64(amount);
+        }
+        emit StakeSlashed(account, role, amount);
+        if (s.active && s.amount < _minimum(role)) {
+            s.active = false;
+            if (role == Role.Verifier) _removeVerifier(account);
+            emit Deregistered(account, role);
+        }
+
+        _creditToken.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice The credit token.
+    function credit() external view returns (IERC20) {
+        return _creditToken;
+    }
+
+    /// @notice The connected job market (zero until set).
+    function jobMarket() external view returns (address) {
+        return _jobMarket;
+    }
+
+    /// @notice The minimum stake of `role`.
+    function minStake(Role role) external view returns (uint256) {
+        return _minimum(role);
+    }
+
+    /// @notice Seconds between requesting an exit and withdrawing.
+    function unbondingPeriod() external view returns (uint256) {
+        return _unbondingPeriod;
+    }
+
+    /// @notice `account`'s stake record in `role`.
+    function getStake(address account, Role role) external view returns (Stake memory) {
+        return _stakes[account][role];
+    }
+
+    /// @notice The result API URL a worker registered.
+    function workerUrl(address worker) external view returns (string memory) {
+        return _workerUrls[worker];
+    }
+
+    /// @inheritdoc IStaking
+    function isActive(address account, Role role) external view returns (bool) {
+        return _stakes[account][role].active;
+    }
+
+    /// @inheritdoc IStaking
+    function freeStake(address account, Role role) external view returns (uint256) {
+        Stake storage s = _stakes[account][role];
+        return s.amount - s.locked;
+    }
+
+    /// @inheritdoc IStaking
+    function activeVerifierCount() external view returns (uint256) {
+        return _activeVerifiers.length;
+    }
+
+    /// @inheritdoc IStaking
+    function activeVerifierAt(uint256 index) external view returns (address) {
+        return _activeVerifiers[index];
+    }
+
+    function _minimum(Role role) private view returns (uint256) {
+        return role == Role.Worker ? _minWorkerStake : _minVerifierStake;
+    }
+
+    function _addVerifier(address verifier) private {
+        _activeVerifiers.push(verifier);
+        _verifierSlot[verifier] = _activeVerifiers.length;
+    }
+
+    /// @dev Swap-and-pop removal; order is not preserved.
+    function _removeVerifier(address verifier) private {
+        uint256 slot = _verifierSlot[verifier];
+        uint256 last = _activeVerifiers.length;
+        if (slot != last) {
+            address moved = _activeVerifiers[last - 1];
+            _activeVerifiers[slot - 1] = moved;
+            _verifierSlot[moved] = slot;
+        }
+        _activeVerifiers.pop();
+        delete _verifierSlot[verifier];
+    }
+}

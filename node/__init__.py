@@ -1,0 +1,1 @@
+"""Nightshift worker node."""

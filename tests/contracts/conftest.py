@@ -1,0 +1,130 @@
+"""Session-scoped deployment of the protocol on anvil (ape-foundry).
+
+ape takes a chain snapshot around every test, so the contracts below are deployed once and
+every test starts from the same funded, staked state.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .helpers import (
+    CREDIT,
+    DIGITS_ID,
+    EMBED_ID,
+    EXACT,
+    MIN_PRICE,
+    MIN_VERIFIER_STAKE,
+    MIN_WORKER_STAKE,
+    TOLERANCE_HASH,
+    TOLERANT,
+    UNBONDING,
+    VERIFIER,
+    WORKER,
+    Protocol,
+    market_params,
+)
+
+
+@pytest.fixture(scope="session")
+def owner(accounts):
+    return accounts[0]
+
+
+@pytest.fixture(scope="session")
+def treasury(accounts):
+    return accounts[1]
+
+
+@pytest.fixture(scope="session")
+def requester(accounts):
+    return accounts[2]
+
+
+@pytest.fixture(scope="session")
+def requester2(accounts):
+    return accounts[3]
+
+
+@pytest.fixture(scope="session")
+def worker(accounts):
+    return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def worker2(accounts):
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def outsider(accounts):
+    """Funded, unstaked."""
+    return accounts[6]
+
+
+@pytest.fixture(scope="session")
+def verifiers(accounts):
+    return [accounts[i] for i in range(7, 12)]
+
+
+@pytest.fixture(scope="session")
+def credit(project, owner):
+    return owner.deploy(project.Credit, owner)
+
+
+@pytest.fixture(scope="session")
+def registry(project, owner):
+    reg = owner.deploy(project.ModelRegistry, owner)
+    reg.registerModel(EMBED_ID, "all-MiniLM-L6-v2", TOLERANT, TOLERANCE_HASH, MIN_PRICE, sender=owner)
+    reg.registerModel(DIGITS_ID, "digits-mlp", EXACT, b"\x00" * 32, MIN_PRICE, sender=owner)
+    return reg
+
+
+@pytest.fixture(scope="session")
+def staking(project, owner, credit):
+    return owner.deploy(project.Staking, credit, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING, owner)
+
+
+@pytest.fixture(scope="session")
+def market(project, owner, treasury, credit, registry, staking):
+    m = owner.deploy(project.JobMarket, credit, registry, staking, market_params(treasury))
+    staking.setJobMarket(m, sender=owner)
+    return m
+
+
+@pytest.fixture(scope="session")
+def deploy_market(project, owner, treasury, credit, registry):
+    """Deploys a separate Staking + JobMarket pair with some parameters changed."""
+
+    def deploy(**overrides):
+        stk = owner.deploy(project.Staking, credit, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING, owner)
+        mkt = owner.deploy(project.JobMarket, credit, registry, stk, market_params(treasury, **overrides))
+        stk.setJobMarket(mkt, sender=owner)
+        return stk, mkt
+
+    return deploy
+
+
+@pytest.fixture(scope="session")
+def funded(owner, credit, market, staking, requester, requester2, worker, worker2, outsider, verifiers):
+    """Everyone holds 10,000 credits and has approved the market and staking contracts."""
+    for account in (requester, requester2, worker, worker2, outsider, *verifiers):
+        credit.mint(account, 10_000 * CREDIT, sender=owner)
+        credit.approve(market, 2**256 - 1, sender=account)
+        credit.approve(staking, 2**256 - 1, sender=account)
+    return True
+
+
+@pytest.fixture(scope="session")
+def staked(funded, staking, worker, worker2, verifiers):
+    """Two workers and five verifiers are staked with 1,000 credits each."""
+    staking.stake(WORKER, 1_000 * CREDIT, "http://127.0.0.1:9001", sender=worker)
+    staking.stake(WORKER, 1_000 * CREDIT, "http://127.0.0.1:9002", sender=worker2)
+    for v in verifiers:
+        staking.stake(VERIFIER, 1_000 * CREDIT, "", sender=v)
+    return True
+
+
+@pytest.fixture(scope="session")
+def proto(market, staking, credit, chain, staked):
+    return Protocol(market=market, staking=staking, credit=credit, chain=chain)
