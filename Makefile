@@ -46,6 +46,7 @@ $(SOLC_STAMP): $(PY_STAMP) $(NPM_STAMP) scripts/solc.js
 compile: install
 	ape compile
 
+# pytest exits 5 when no test ran; that fails `make test` like any other error.
 test: compile
 	ape test tests/ -q -p no:cacheprovider
 
@@ -53,7 +54,7 @@ test-contracts: compile
 	ape test tests/contracts -q
 
 gas: compile
-	python scripts/gas_report.py
+	python -m bench.gas
 
 demo: compile
 	python scripts/demo.py

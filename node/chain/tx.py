@@ -1,0 +1,171 @@
+"""One transaction sender per key: local nonces, simulation first, safe retries.
+
+Every transaction is simulated (`eth_estimateGas`) before it is signed, so a revert is raised
+as a decoded `ContractRevertError` without spending gas. The signed transaction's hash is known
+before it is sent, so a retry after a lost response either re-sends the same bytes or finds the
+receipt: the same transaction can never be sent twice under two nonces.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractConstructor, ContractFunction
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.types import TxReceipt
+
+from node.chain.errors import ChainError, RevertDecoder, RpcUnavailableError, UnknownRevertError, revert_data
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = (ConnectionError, TimeoutError, OSError)
+_ALREADY_SENT = ("already known", "nonce too low", "known transaction")
+
+
+class TransactionFailedError(ChainError):
+    """A mined transaction reverted (state changed between simulation and inclusion)."""
+
+    def __init__(self, tx_hash: HexBytes, cause: ChainError):
+        self.tx_hash = tx_hash
+        self.cause = cause
+        super().__init__(f"transaction 0x{tx_hash.hex()} reverted: {cause}")
+
+
+class TxSender:
+    """Sends transactions for one account. Thread-safe; one instance per key."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        decoder: RevertDecoder,
+        *,
+        max_retries: int = 4,
+        backoff_s: float = 0.25,
+        receipt_timeout_s: float = 120.0,
+        gas_margin: float = 1.25,
+    ):
+        self._w3 = w3
+        self._account = account
+        self._decoder = decoder
+        self._max_retries = max_retries
+        self._backoff_s = backoff_s
+        self._receipt_timeout_s = receipt_timeout_s
+        self._gas_margin = gas_margin
+        self._lock = threading.Lock()
+        self._nonce: int | None = None
+        self._chain_id: int | None = None
+
+    def __repr__(self) -> str:  # Never shows the key.
+        return f"TxSender({self.address})"
+
+    @property
+    def address(self) -> str:
+        """The sending account's address."""
+        return str(self._account.address)
+
+    def transact(self, fn: ContractFunction) -> TxReceipt:
+        """Simulates, signs and sends a contract call, and waits for its receipt."""
+        return self._wait_success(self._submit(self._call_of(fn)))
+
+    def send_nowait(self, fn: ContractFunction) -> HexBytes:
+        """Simulates, signs and sends a contract call; returns its hash without waiting."""
+        return self._submit(self._call_of(fn))[0]
+
+    def wait(self, tx_hash: HexBytes) -> TxReceipt:
+        """Waits for a transaction sent by `send_nowait`; raises if it reverted."""
+        return self._wait(tx_hash)
+
+    def deploy(self, constructor: ContractConstructor) -> TxReceipt:
+        """Deploys a contract; the receipt's `contractAddress` is the new address."""
+        return self._wait_success(self._submit({"data": constructor.data_in_transaction}))
+
+    def resync_nonce(self) -> None:
+        """Forgets the local nonce; the next send reads the pending count from the node."""
+        with self._lock:
+            self._nonce = None
+
+    def _call_of(self, fn: ContractFunction) -> dict[str, Any]:
+        return {"to": fn.address, "data": fn._encode_transaction_data()}
+
+    def _submit(self, call: dict[str, Any]) -> tuple[HexBytes, dict[str, Any]]:
+        """Simulates and broadcasts; returns the hash and the call (for replaying a revert)."""
+        call = {**call, "from": self.address}
+        gas = int(self._retrying(self._estimate, call) * self._gas_margin)
+        with self._lock:
+            if self._nonce is None:
+                self._nonce = self._retrying(self._w3.eth.get_transaction_count, self.address, "pending")
+            if self._chain_id is None:
+                self._chain_id = self._retrying(lambda: self._w3.eth.chain_id)
+            tx = {**call, "gas": gas, "nonce": self._nonce, "chainId": self._chain_id, **self._fees()}
+            signed = self._account.sign_transaction(tx)
+            self._retrying(self._broadcast, signed.raw_transaction)
+            self._nonce += 1
+        return HexBytes(signed.hash), call
+
+    def _wait_success(self, sent: tuple[HexBytes, dict[str, Any]]) -> TxReceipt:
+        tx_hash, call = sent
+        receipt = self._wait(tx_hash)
+        if receipt["status"] != 1:
+            raise TransactionFailedError(tx_hash, self._replay(call, receipt["blockNumber"]))
+        return receipt
+
+    def _estimate(self, call: dict[str, Any]) -> int:
+        try:
+            return int(self._w3.eth.estimate_gas(call, "pending"))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise self._decode(exc) from None
+
+    def _broadcast(self, raw: bytes) -> None:
+        try:
+            self._w3.eth.send_raw_transaction(raw)
+        except ValueError as exc:  # JSON-RPC error object
+            message = str(exc).lower()
+            if any(marker in message for marker in _ALREADY_SENT):
+                log.info("transaction already in the pool; waiting for it", extra={"sender": self.address})
+                return
+            raise ChainError(f"node refused the transaction: {exc}") from None
+
+    def _wait(self, tx_hash: HexBytes) -> TxReceipt:
+        try:
+            return self._retrying(
+                self._w3.eth.wait_for_transaction_receipt, tx_hash, self._receipt_timeout_s, 0.05
+            )
+        except (TimeExhausted, TransactionNotFound) as exc:
+            raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {self._receipt_timeout_s}s") from exc
+
+    def _replay(self, call: dict[str, Any], block: int) -> ChainError:
+        """Re-runs a reverted call at its block to recover the revert reason."""
+        try:
+            self._w3.eth.call(call, block - 1)  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            return self._decode(exc)
+        return UnknownRevertError(b"")
+
+    def _decode(self, exc: ContractLogicError) -> ChainError:
+        data = revert_data(exc)
+        return self._decoder.decode(data) if data is not None else UnknownRevertError(b"")
+
+    def _fees(self) -> dict[str, int]:
+        base = int(self._w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        tip = int(self._w3.eth.max_priority_fee)
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+
+    def _retrying(self, fn: Any, *args: Any) -> Any:
+        delay = self._backoff_s
+        for attempt in range(self._max_retries + 1):
+            try:
+                return fn(*args)
+            except _TRANSIENT as exc:
+                if attempt == self._max_retries:
+                    raise RpcUnavailableError(f"RPC unreachable after {attempt + 1} tries: {exc}") from None
+                log.info("RPC call failed, retrying", extra={"attempt": attempt + 1, "error": str(exc)})
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
