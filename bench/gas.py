@@ -11,8 +11,9 @@ with real signed transactions:
              slashed)
 - expired:   create, take on, expire after the deadline
 
-Batched steps send one transaction per batch; verdicts are one transaction per job. The
-worker's `withdraw` is reported on its own: it is one transaction for any number of jobs.
+A batch of N jobs is one `createBatches`, `takeBatches`, `commitResults`, `drawAudits` and
+`finalizeBatches` transaction; verdicts are one transaction per job. The worker's `withdraw` is
+reported on its own: it is one transaction for any number of jobs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from eth_utils import keccak
-from web3 import Web3
+from web3.logs import DISCARD
+from web3.types import TxReceipt
 
 from node.chain.anvil import Anvil, dev_accounts
 from node.chain.artifacts import load_artifacts
@@ -47,7 +49,7 @@ class PathGas:
     steps: dict[str, int] = field(default_factory=dict)
     txs: int = 0
 
-    def add(self, step: str, receipts: list[dict]) -> None:
+    def add(self, step: str, receipts: list[TxReceipt]) -> None:
         self.steps[step] = self.steps.get(step, 0) + sum(int(r["gasUsed"]) for r in receipts)
         self.txs += len(receipts)
 
@@ -95,28 +97,30 @@ class GasBench:
 
     # ------------------------------------------------------------------ steps
 
-    def _create(self, gas: PathGas, n: int, audit_bps: int) -> list[int]:
-        requests = []
+    def _create(self, gas: PathGas, n: int, audit_bps: int) -> tuple[int, list[int]]:
+        """One batch of n jobs; returns the batch id and the job ids."""
+        inputs = []
         for _ in range(n):
             self._nonce += 1
             payload = b"input %d" % self._nonce
-            requests.append((bytes.fromhex(MODEL_ID[2:]), keccak(payload), payload, "", PAYMENT, 600, audit_bps, False))
-        receipt = self.requester.transact(self.market.functions.createJobs(requests))
+            inputs.append((keccak(payload), payload, ""))
+        request = (bytes.fromhex(MODEL_ID[2:]), PAYMENT, 600, audit_bps, False, inputs)
+        receipt = self.requester.transact(self.market.functions.createBatches([request]))
         gas.add("create", [receipt])
-        first = self.market.events.JobCreated().process_receipt(receipt)[0]["args"]["jobId"]
-        return list(range(first, first + n))
+        batch_id = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["batchId"]
+        return batch_id, [(batch_id << 16) | i for i in range(n)]
 
-    def _take_commit(self, gas: PathGas, ids: list[int], commit: bool = True) -> None:
-        gas.add("take", [self.worker.transact(self.market.functions.takeJobs(ids))])
+    def _take_commit(self, gas: PathGas, batch_id: int, n: int, commit: bool = True) -> None:
+        gas.add("take", [self.worker.transact(self.market.functions.takeBatches([batch_id]))])
         if commit:
-            hashes = [keccak(b"output %d" % i) for i in ids]
-            gas.add("commit", [self.worker.transact(self.market.functions.commitResults(ids, hashes))])
+            hashes = [keccak(b"output %d %d" % (batch_id, i)) for i in range(n)]
+            gas.add("commit", [self.worker.transact(self.market.functions.commitResults([batch_id], [hashes]))])
             self._mine()
 
-    def _draw(self, gas: PathGas, ids: list[int]) -> dict[int, str]:
-        receipt = self.keeper.transact(self.market.functions.drawAudits(ids))
+    def _draw(self, gas: PathGas, batch_id: int) -> dict[int, str]:
+        receipt = self.keeper.transact(self.market.functions.drawAudits([batch_id]))
         gas.add("draw", [receipt])
-        events = self.market.events.AuditAssigned().process_receipt(receipt)
+        events = self.market.events.AuditAssigned().process_receipt(receipt, errors=DISCARD)
         return {e["args"]["jobId"]: e["args"]["verifier"] for e in events}
 
     def _mine(self, seconds: int = 0) -> None:
@@ -128,18 +132,18 @@ class GasBench:
 
     def unaudited(self, n: int) -> PathGas:
         gas = PathGas("unaudited", n)
-        ids = self._create(gas, n, 0)
-        self._take_commit(gas, ids)
+        batch_id, _ = self._create(gas, n, 0)
+        self._take_commit(gas, batch_id, n)
         self._mine(601)
-        gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeJobs(ids))])
+        gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))])
         gas.add("withdraw", [self.worker.transact(self.market.functions.withdraw())])
         return gas
 
     def audited(self, n: int) -> PathGas:
         gas = PathGas("audited", n)
-        ids = self._create(gas, n, 10_000)
-        self._take_commit(gas, ids)
-        assigned = self._draw(gas, ids)
+        batch_id, ids = self._create(gas, n, 10_000)
+        self._take_commit(gas, batch_id, n)
+        assigned = self._draw(gas, batch_id)
         out = keccak(b"verifier output")
         gas.add(
             "verdict",
@@ -149,15 +153,15 @@ class GasBench:
 
     def disputed(self, n: int) -> PathGas:
         gas = PathGas("disputed", n)
-        ids = self._create(gas, n, 10_000)
-        self._take_commit(gas, ids)
-        assigned = self._draw(gas, ids)
+        batch_id, ids = self._create(gas, n, 10_000)
+        self._take_commit(gas, batch_id, n)
+        assigned = self._draw(gas, batch_id)
         out = keccak(b"verifier output")
         rejects, votes = [], []
         for j in ids:
             receipt = self._by_address[assigned[j]].transact(self.market.functions.submitVerdict(j, False, out))
             rejects.append(receipt)
-            panel = self.market.events.DisputeOpened().process_receipt(receipt)[0]["args"]["panel"]
+            panel = self.market.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["panel"]
             votes += [self._by_address[p].transact(self.market.functions.submitVerdict(j, False, out)) for p in panel]
         gas.add("reject", rejects)
         gas.add("panel votes", votes)
@@ -165,14 +169,19 @@ class GasBench:
 
     def expired(self, n: int) -> PathGas:
         gas = PathGas("expired", n)
-        ids = self._create(gas, n, 0)
-        self._take_commit(gas, ids, commit=False)
+        batch_id, _ = self._create(gas, n, 0)
+        self._take_commit(gas, batch_id, n, commit=False)
         self._mine(601)
-        gas.add("expire", [self.keeper.transact(self.market.functions.expireJobs(ids))])
+        gas.add("expire", [self.keeper.transact(self.market.functions.expireBatches([batch_id]))])
         return gas
 
     def paths(self) -> dict[str, Callable[[int], PathGas]]:
-        return {"unaudited": self.unaudited, "audited": self.audited, "disputed": self.disputed, "expired": self.expired}
+        return {
+            "unaudited": self.unaudited,
+            "audited": self.audited,
+            "disputed": self.disputed,
+            "expired": self.expired,
+        }
 
 
 def measure(batches: tuple[int, ...] = (1, 16, 64)) -> list[PathGas]:

@@ -7,9 +7,9 @@ import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
 /// @title JobAudits
-/// @notice The verification half of the job market: the audit draw, verifier verdicts,
-///         challenges, disputes settled by majority, slashing and the payout rules. It owns the
-///         job and balance storage that `JobMarket` builds on.
+/// @notice The verification half of the job market: the audit draw over a batch's jobs,
+///         verifier verdicts, challenges, disputes settled by majority, slashing, and the
+///         per-job payout rules. It owns the storage that `JobMarket` builds on.
 /// @dev Randomness. The audit draw uses `blockhash(seedBlock)`, where `seedBlock` is the block
 ///      after the commit, so the worker cannot know it when committing and nobody can choose
 ///      when it is taken. `blockhash` reaches back 256 blocks; a seed out of reach is re-armed
@@ -18,23 +18,29 @@ import {IStaking} from "./interfaces/IStaking.sol";
 abstract contract JobAudits is IJobMarket, ReentrancyGuard {
     uint256 internal constant BPS = 10_000;
     /// @dev How many active verifiers a draw looks at before giving up.
-    uint256 private constant MAX_PROBES = 32;
+    uint256 private constant MAX_PROBES = 8;
+    /// @dev A job id is `batchId << INDEX_BITS | index`.
+    uint256 internal constant INDEX_BITS = 16;
 
     IStaking internal immutable _staking;
     Params internal _params;
 
-    mapping(uint256 jobId => Job) internal _jobs;
-    mapping(address account => uint256 amount) internal _balances;
+    mapping(uint256 batchId => Batch) internal _batches;
+    /// @dev How many of a batch's jobs settle one by one (audited or challenged), so that
+    ///      finalizing the batch pays only the others.
+    mapping(uint256 batchId => uint256 count) internal _auditedJobs;
+    mapping(uint256 jobId => Audit) private _audits;
     /// @dev The verifiers on a job: the assigned auditor, or in a dispute the accuser first,
     ///      then the panel.
     mapping(uint256 jobId => address[]) private _jobVerifiers;
     mapping(uint256 jobId => mapping(address verifier => Vote)) private _votes;
+    mapping(address account => uint256 amount) internal _balances;
 
     constructor(IStaking staking_, Params memory params_) {
         if (
             params_.treasury == address(0) || params_.protocolFeeBps + params_.verifierFeeBps > BPS
                 || params_.slashCheatedBps + params_.slashVerifiersBps > BPS || params_.baseAuditBps > BPS
-                || params_.challengeWindow == 0 || params_.verdictWindow == 0
+                || params_.challengeWindow == 0 || params_.verdictWindow == 0 || params_.maxBatchSize == 0
         ) revert JobMarketInvalidParams();
         _staking = staking_;
         _params = params_;
@@ -44,17 +50,19 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
 
     /// @notice Votes on a job: the assigned auditor's verdict, or a panel member's vote in a
     ///         dispute. An auditor's accept pays the job out; its reject opens a dispute.
-    /// @param jobId The job.
+    /// @param jobId The job (`batchId << 16 | index`).
     /// @param accept Whether the worker's output is within the model's verification policy.
     /// @param outputHash The hash of the verifier's own output, for the record.
     function submitVerdict(uint256 jobId, bool accept, bytes32 outputHash) external nonReentrant {
-        Job storage job = _jobs[jobId];
-        JobStatus status = job.status;
-        if (status != JobStatus.Audited && status != JobStatus.Disputed) revert JobMarketInvalidStatus(jobId, status);
-        if (block.timestamp > job.deadline) revert JobMarketDeadlinePassed(jobId, job.deadline);
+        Audit storage audit = _audits[jobId];
+        AuditStatus status = audit.status;
+        if (status != AuditStatus.Assigned && status != AuditStatus.Disputed) {
+            revert JobMarketInvalidJobStatus(jobId, jobStatus(jobId));
+        }
+        if (block.timestamp > audit.deadline) revert JobMarketDeadlinePassed(jobId, audit.deadline);
         address[] storage verifiers = _jobVerifiers[jobId];
         uint256 position = _positionOf(verifiers, msg.sender);
-        bool auditor = status == JobStatus.Audited;
+        bool auditor = status == AuditStatus.Assigned;
         // The auditor sits at position 0; in a dispute, position 0 is the accuser, who voted.
         if (position == type(uint256).max || (auditor != (position == 0))) {
             revert JobMarketNotAssigned(jobId, msg.sender);
@@ -63,60 +71,68 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
         _votes[jobId][msg.sender] = accept ? Vote.Accept : Vote.Reject;
         emit VerdictSubmitted(jobId, msg.sender, accept, outputHash);
 
+        Batch storage batch = _batches[jobId >> INDEX_BITS];
         if (auditor) {
             if (accept) {
-                _unlockVerifier(msg.sender, _collateral(job.payment));
-                _payAudited(jobId, job, verifiers);
+                _unlockVerifier(msg.sender, _collateral(batch.price));
+                _payAuditedJob(jobId, batch, audit, verifiers);
             } else {
-                _openDispute(jobId, job, msg.sender, false);
+                _openDispute(jobId, batch, audit, msg.sender, false);
             }
         } else if (_allVoted(jobId, verifiers)) {
-            _settleDispute(jobId, job);
+            _settleDispute(jobId, batch, audit);
         }
     }
 
-    /// @notice Challenges an unaudited result during its challenge window. The caller, an
+    /// @notice Challenges an unaudited job during its batch's challenge window. The caller, an
     ///         active verifier, locks a bond like any verifier and votes reject; a panel is drawn
-    ///         and the dispute settles like an audit's.
+    ///         and the dispute settles like an audit's. The job leaves its batch's payout.
     /// @param jobId The job.
     /// @param outputHash The hash of the challenger's own output.
     function challenge(uint256 jobId, bytes32 outputHash) external {
-        Job storage job = _requireStatus(jobId, JobStatus.Unaudited);
-        if (block.timestamp > job.deadline) revert JobMarketDeadlinePassed(jobId, job.deadline);
-        if (msg.sender == job.worker) revert JobMarketSelfVerification(jobId, msg.sender);
+        (, Batch storage batch) = _requireJob(jobId);
+        Audit storage audit = _audits[jobId];
+        if (batch.status != BatchStatus.Drawn || audit.status != AuditStatus.None) {
+            revert JobMarketInvalidJobStatus(jobId, jobStatus(jobId));
+        }
+        if (block.timestamp > batch.deadline) revert JobMarketDeadlinePassed(jobId, batch.deadline);
+        if (msg.sender == batch.worker) revert JobMarketSelfVerification(jobId, msg.sender);
         if (!_staking.isActive(msg.sender, IStaking.Role.Verifier)) {
             revert JobMarketNotRegistered(msg.sender, IStaking.Role.Verifier);
         }
-        _staking.lock(msg.sender, IStaking.Role.Verifier, _collateral(job.payment));
+        _staking.lock(msg.sender, IStaking.Role.Verifier, _collateral(batch.price));
         _jobVerifiers[jobId].push(msg.sender);
         _votes[jobId][msg.sender] = Vote.Reject;
+        ++_auditedJobs[jobId >> INDEX_BITS];
         emit VerdictSubmitted(jobId, msg.sender, false, outputHash);
-        _openDispute(jobId, job, msg.sender, true);
+        _openDispute(jobId, batch, audit, msg.sender, true);
     }
 
     /// @notice Replaces an auditor that missed its verdict deadline. It loses its fee and its
-    ///         bond is released. With no other verifier available the job becomes unaudited,
-    ///         and a fresh challenge window starts.
+    ///         bond is released. With no other verifier available the audit lapses and the job
+    ///         is paid like an unaudited one.
     /// @param jobId The job.
     function replaceVerifier(uint256 jobId) external {
-        Job storage job = _requireStatus(jobId, JobStatus.Audited);
-        if (block.timestamp <= job.deadline) revert JobMarketDeadlineNotReached(jobId, job.deadline);
+        Audit storage audit = _audits[jobId];
+        if (audit.status != AuditStatus.Assigned) revert JobMarketInvalidJobStatus(jobId, jobStatus(jobId));
+        if (block.timestamp <= audit.deadline) revert JobMarketDeadlineNotReached(jobId, audit.deadline);
+        Batch storage batch = _batches[jobId >> INDEX_BITS];
         address[] storage verifiers = _jobVerifiers[jobId];
         address previous = verifiers[0];
-        uint256 bond = _collateral(job.payment);
-        address replacement = _drawVerifier(job.worker, verifiers, _freshSeed(jobId), bond);
+        uint256 bond = _collateral(batch.price);
+        address replacement = _drawVerifier(batch.worker, verifiers, _freshSeed(jobId), bond);
         _unlockVerifier(previous, bond);
         if (replacement == address(0)) {
             verifiers.pop();
-            job.status = JobStatus.Unaudited;
-            job.deadline = uint32(block.timestamp) + _params.challengeWindow;
-            emit AuditUnavailable(jobId);
+            audit.status = AuditStatus.Lapsed;
+            emit AuditLapsed(jobId);
+            _payLapsedJob(jobId, batch);
         } else {
             verifiers[0] = replacement;
             verifiers.pop();
-            job.deadline = uint32(block.timestamp) + _params.verdictWindow;
+            audit.deadline = uint32(block.timestamp) + _params.verdictWindow;
             emit VerifierReplaced(jobId, previous, replacement);
-            emit AuditAssigned(jobId, replacement, job.deadline);
+            emit AuditAssigned(jobId, replacement, audit.deadline);
         }
     }
 
@@ -124,16 +140,46 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
     ///         Disputes settle by themselves when the last panel member votes.
     /// @param jobId The job.
     function settleDispute(uint256 jobId) external nonReentrant {
-        Job storage job = _requireStatus(jobId, JobStatus.Disputed);
-        if (block.timestamp <= job.deadline) revert JobMarketDeadlineNotReached(jobId, job.deadline);
-        _settleDispute(jobId, job);
+        Audit storage audit = _audits[jobId];
+        if (audit.status != AuditStatus.Disputed) revert JobMarketInvalidJobStatus(jobId, jobStatus(jobId));
+        if (block.timestamp <= audit.deadline) revert JobMarketDeadlineNotReached(jobId, audit.deadline);
+        _settleDispute(jobId, _batches[jobId >> INDEX_BITS], audit);
     }
 
     // ---------------------------------------------------------------- getters
 
-    /// @notice A job's record; all fields are zero for an unknown id.
-    function getJob(uint256 jobId) external view returns (Job memory) {
-        return _jobs[jobId];
+    /// @notice A job's status, from its batch and its audit.
+    function jobStatus(uint256 jobId) public view returns (JobStatus) {
+        Batch storage batch = _batches[jobId >> INDEX_BITS];
+        if (batch.status == BatchStatus.None || (jobId & type(uint16).max) >= batch.size) return JobStatus.None;
+        AuditStatus audit = _audits[jobId].status;
+        if (audit == AuditStatus.Assigned) return JobStatus.Audited;
+        if (audit == AuditStatus.Disputed) return JobStatus.Disputed;
+        if (audit == AuditStatus.Rejected) return JobStatus.Rejected;
+        if (audit != AuditStatus.None) return JobStatus.Finalized;
+        BatchStatus status = batch.status;
+        if (status == BatchStatus.Open) return JobStatus.Open;
+        if (status == BatchStatus.Taken) return JobStatus.Taken;
+        if (status == BatchStatus.Committed) return JobStatus.Committed;
+        if (status == BatchStatus.Drawn) return JobStatus.Unaudited;
+        if (status == BatchStatus.Finalized) return JobStatus.Finalized;
+        if (status == BatchStatus.Expired) return JobStatus.Expired;
+        return JobStatus.Cancelled;
+    }
+
+    /// @notice A batch's record; all fields are zero for an unknown id.
+    function getBatch(uint256 batchId) external view returns (Batch memory) {
+        return _batches[batchId];
+    }
+
+    /// @notice A job's audit record (status None if it was never audited or challenged).
+    function getAudit(uint256 jobId) external view returns (Audit memory) {
+        return _audits[jobId];
+    }
+
+    /// @notice How many of a batch's jobs settle one by one (audited or challenged).
+    function auditedJobs(uint256 batchId) external view returns (uint256) {
+        return _auditedJobs[batchId];
     }
 
     /// @notice The verifiers on a job: the auditor, or the accuser followed by the panel.
@@ -161,59 +207,74 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
         return _staking;
     }
 
-    /// @notice Collateral a worker or verifier locks for a job of this payment.
-    function collateralFor(uint64 payment) external view returns (uint64) {
-        return _collateral(payment);
+    /// @notice Collateral a worker or verifier locks per job of this price.
+    function collateralFor(uint48 price) external view returns (uint256) {
+        return _collateral(price);
     }
 
-    /// @notice The audit premium escrowed on top of the payment for a raised audit rate.
-    function premiumFor(uint64 payment, uint16 auditBps) external view returns (uint256) {
-        return _premium(payment, auditBps);
+    /// @notice The audit premium per job escrowed on top of the price for a raised audit rate.
+    function premiumFor(uint48 price, uint16 auditBps) external view returns (uint256) {
+        return _premium(price, auditBps);
+    }
+
+    /// @notice The id of job `index` of batch `batchId`.
+    function jobIdOf(uint256 batchId, uint256 index) external pure returns (uint256) {
+        return (batchId << INDEX_BITS) | index;
     }
 
     // -------------------------------------------------------------- internals
 
-    /// @dev Resolves a committed job's audit draw. Returns the job's new status (still
-    ///      `Committed` if the seed was re-armed).
-    function _drawAudit(uint256 jobId, Job storage job) internal returns (JobStatus) {
-        bytes32 seed = blockhash(job.seedBlock);
+    /// @dev Runs a committed batch's audit draw. Returns false if the seed was re-armed.
+    function _drawAudits(uint256 batchId, Batch storage batch) internal returns (bool) {
+        bytes32 seed = blockhash(batch.seedBlock);
         if (seed == bytes32(0)) {
             uint32 seedBlock = uint32(block.number + 1);
-            job.seedBlock = seedBlock;
-            emit AuditSeedRearmed(jobId, seedBlock);
-            return JobStatus.Committed;
+            batch.seedBlock = seedBlock;
+            emit AuditSeedRearmed(batchId, seedBlock);
+            return false;
         }
-        uint256 roll = uint256(keccak256(abi.encode(seed, jobId))) % BPS;
-        if (roll >= job.auditBps) {
-            job.status = JobStatus.Unaudited;
-            emit AuditNotSelected(jobId);
-            return JobStatus.Unaudited;
+        uint256 audited;
+        uint256 auditBps = batch.auditBps;
+        if (auditBps != 0) {
+            uint256 size = batch.size;
+            for (uint256 i; i < size; ++i) {
+                uint256 jobId = (batchId << INDEX_BITS) | i;
+                if (uint256(keccak256(abi.encode(seed, jobId))) % BPS < auditBps && _assignAudit(jobId, batch, seed)) {
+                    ++audited;
+                }
+            }
+            if (audited != 0) _auditedJobs[batchId] += audited;
         }
-        address[] storage verifiers = _jobVerifiers[jobId];
+        batch.status = BatchStatus.Drawn;
+        emit AuditsDrawn(batchId, audited);
+        return true;
+    }
+
+    function _assignAudit(uint256 jobId, Batch storage batch, bytes32 seed) private returns (bool) {
         bytes32 verifierSeed = keccak256(abi.encode(seed, jobId, "verifier"));
-        address verifier = _drawVerifier(job.worker, verifiers, verifierSeed, _collateral(job.payment));
+        address verifier = _drawVerifier(batch.worker, _jobVerifiers[jobId], verifierSeed, _collateral(batch.price));
         if (verifier == address(0)) {
-            job.status = JobStatus.Unaudited;
             emit AuditUnavailable(jobId);
-            return JobStatus.Unaudited;
+            return false;
         }
         uint32 deadline = uint32(block.timestamp) + _params.verdictWindow;
-        job.status = JobStatus.Audited;
-        job.deadline = deadline;
+        _audits[jobId] = Audit({status: AuditStatus.Assigned, deadline: deadline});
         emit AuditAssigned(jobId, verifier, deadline);
-        return JobStatus.Audited;
+        return true;
     }
 
     /// @dev Draws a panel of up to `panelSize` more verifiers and opens the dispute.
-    function _openDispute(uint256 jobId, Job storage job, address accuser, bool isChallenge) private {
+    function _openDispute(uint256 jobId, Batch storage batch, Audit storage audit, address accuser, bool isChallenge)
+        private
+    {
         address[] storage verifiers = _jobVerifiers[jobId];
-        uint256 bond = _collateral(job.payment);
+        uint256 bond = _collateral(batch.price);
         bytes32 seed = _freshSeed(jobId);
         uint256 panelSize = _params.panelSize;
         address[] memory panel = new address[](panelSize);
         uint256 drawn;
         for (; drawn < panelSize; ++drawn) {
-            address member = _drawVerifier(job.worker, verifiers, keccak256(abi.encode(seed, drawn)), bond);
+            address member = _drawVerifier(batch.worker, verifiers, keccak256(abi.encode(seed, drawn)), bond);
             if (member == address(0)) break;
             panel[drawn] = member;
         }
@@ -222,30 +283,30 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
             mstore(panel, drawn)
         }
         uint32 deadline = uint32(block.timestamp) + _params.verdictWindow;
-        job.status = JobStatus.Disputed;
-        job.deadline = deadline;
+        audit.status = AuditStatus.Disputed;
+        audit.deadline = deadline;
         emit DisputeOpened(jobId, accuser, isChallenge, panel, deadline);
     }
 
     /// @dev Decides a dispute by majority of the votes cast (a tie goes to the worker), slashes
     ///      the losing side's locked collateral and credits everyone.
-    function _settleDispute(uint256 jobId, Job storage job) private {
+    function _settleDispute(uint256 jobId, Batch storage batch, Audit storage audit) private {
         (uint256 acceptVotes, uint256 rejectVotes) = _countVotes(jobId);
         bool workerWon = acceptVotes >= rejectVotes;
         emit DisputeSettled(jobId, workerWon, acceptVotes, rejectVotes);
 
-        uint256 bond = _collateral(job.payment);
+        uint256 batchId = jobId >> INDEX_BITS;
+        uint256 bond = _collateral(batch.price);
         (address[] memory winners, uint256 pool) = _settleBonds(jobId, workerWon ? Vote.Accept : Vote.Reject, bond);
         if (workerWon) {
-            _staking.unlock(job.worker, IStaking.Role.Worker, bond);
-            _payAudited(jobId, job, winners);
-            _distributeSlash(jobId, pool, job.worker, winners);
+            _payAuditedJob(jobId, batch, audit, winners);
+            _distributeSlash(batchId, pool, batch.worker, winners);
         } else {
-            pool += _slash(jobId, job.worker, IStaking.Role.Worker, bond);
-            job.status = JobStatus.Rejected;
-            emit JobRejected(jobId, job.worker, job.requester);
-            _creditBalance(job.requester, jobId, job.payment + _premium(job.payment, job.auditBps), CreditReason.Refund);
-            _distributeSlash(jobId, pool, job.requester, winners);
+            pool += _slash(batchId, batch.worker, IStaking.Role.Worker, bond);
+            audit.status = AuditStatus.Rejected;
+            emit JobRejected(jobId, batch.worker, batch.requester);
+            _creditBalance(batch.requester, batchId, batch.price + _premium(batch.price, batch.auditBps), CreditReason.Refund);
+            _distributeSlash(batchId, pool, batch.requester, winners);
         }
     }
 
@@ -277,7 +338,7 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
             } else if (vote == Vote.None) {
                 _unlockVerifier(verifier, bond);
             } else {
-                pool += _slash(jobId, verifier, IStaking.Role.Verifier, bond);
+                pool += _slash(jobId >> INDEX_BITS, verifier, IStaking.Role.Verifier, bond);
             }
         }
         // Trim `winners` to the entries written.
@@ -286,53 +347,65 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
         }
     }
 
-    /// @dev Pays an unaudited job: the worker gets the payment minus the protocol fee, and an
-    ///      unused audit premium goes back to the requester. Collateral is unlocked by the caller.
-    function _payUnaudited(uint256 jobId, Job storage job) internal {
-        uint256 payment = job.payment;
-        uint256 protocolFee = payment * _params.protocolFeeBps / BPS;
-        job.status = JobStatus.Finalized;
-        emit JobFinalized(jobId, job.worker, payment - protocolFee);
-        _creditBalance(job.worker, jobId, payment - protocolFee, CreditReason.WorkerPayment);
-        _creditBalance(_params.treasury, jobId, protocolFee, CreditReason.ProtocolFee);
-        uint256 premium = _premium(job.payment, job.auditBps);
-        if (premium != 0) _creditBalance(job.requester, jobId, premium, CreditReason.Refund);
-    }
-
     /// @dev Pays an audited job the worker won: the verifier fee is split among `verifiers`
     ///      (who were right), paid from the premium if the requester paid one, else from the
-    ///      payment. The caller unlocks the worker's collateral (or did already).
-    function _payAudited(uint256 jobId, Job storage job, address[] memory verifiers) private {
-        uint256 payment = job.payment;
-        uint256 protocolFee = payment * _params.protocolFeeBps / BPS;
-        uint256 fee = payment * _params.verifierFeeBps / BPS;
-        bool premiumPaid = _premium(job.payment, job.auditBps) != 0;
-        uint256 workerPayment = premiumPaid ? payment - protocolFee : payment - protocolFee - fee;
-        if (job.status == JobStatus.Audited) {
-            _staking.unlock(job.worker, IStaking.Role.Worker, _collateral(job.payment));
-        }
-        job.status = JobStatus.Finalized;
-        emit JobFinalized(jobId, job.worker, workerPayment);
-        _creditBalance(job.worker, jobId, workerPayment, CreditReason.WorkerPayment);
-        _creditBalance(_params.treasury, jobId, protocolFee, CreditReason.ProtocolFee);
-        _splitCredit(jobId, fee, verifiers, CreditReason.VerifierFee);
+    ///      price. Unlocks the worker's collateral for the job.
+    function _payAuditedJob(uint256 jobId, Batch storage batch, Audit storage audit, address[] memory verifiers)
+        private
+    {
+        uint256 batchId = jobId >> INDEX_BITS;
+        uint256 price = batch.price;
+        uint256 protocolFee = price * _params.protocolFeeBps / BPS;
+        uint256 fee = price * _params.verifierFeeBps / BPS;
+        bool premiumPaid = _premium(batch.price, batch.auditBps) != 0;
+        uint256 workerPayment = premiumPaid ? price - protocolFee : price - protocolFee - fee;
+        audit.status = AuditStatus.Accepted;
+        emit JobFinalized(jobId, batch.worker, workerPayment);
+        _staking.unlock(batch.worker, IStaking.Role.Worker, _collateral(batch.price));
+        _creditBalance(batch.worker, batchId, workerPayment, CreditReason.WorkerPayment);
+        _creditBalance(_params.treasury, batchId, protocolFee, CreditReason.ProtocolFee);
+        _splitCredit(batchId, fee, verifiers, CreditReason.VerifierFee);
+    }
+
+    /// @dev Pays a job whose audit lapsed as if it were unaudited.
+    function _payLapsedJob(uint256 jobId, Batch storage batch) private {
+        uint256 batchId = jobId >> INDEX_BITS;
+        (uint256 workerPayment, uint256 protocolFee, uint256 premium) = _unauditedPayout(batch, 1);
+        emit JobFinalized(jobId, batch.worker, workerPayment);
+        _staking.unlock(batch.worker, IStaking.Role.Worker, _collateral(batch.price));
+        _creditBalance(batch.worker, batchId, workerPayment, CreditReason.WorkerPayment);
+        _creditBalance(_params.treasury, batchId, protocolFee, CreditReason.ProtocolFee);
+        _creditBalance(batch.requester, batchId, premium, CreditReason.Refund);
+    }
+
+    /// @dev The split of `jobs` unaudited jobs of a batch: the worker gets the price minus the
+    ///      protocol fee, and an unused audit premium goes back to the requester.
+    function _unauditedPayout(Batch storage batch, uint256 jobs)
+        internal
+        view
+        returns (uint256 workerPayment, uint256 protocolFee, uint256 premium)
+    {
+        uint256 price = batch.price;
+        protocolFee = jobs * (price * _params.protocolFeeBps / BPS);
+        workerPayment = jobs * price - protocolFee;
+        premium = jobs * _premium(batch.price, batch.auditBps);
     }
 
     /// @dev Splits a slash: `slashCheatedBps` to the cheated party, `slashVerifiersBps` among
     ///      the verifiers who were right (the treasury's if there are none), the rest to the
     ///      treasury.
-    function _distributeSlash(uint256 jobId, uint256 pool, address cheated, address[] memory winners) internal {
+    function _distributeSlash(uint256 batchId, uint256 pool, address cheated, address[] memory winners) internal {
         if (pool == 0) return;
         uint256 cheatedShare = pool * _params.slashCheatedBps / BPS;
         uint256 verifierShare = winners.length == 0 ? 0 : pool * _params.slashVerifiersBps / BPS;
-        _creditBalance(cheated, jobId, cheatedShare, CreditReason.SlashShare);
-        uint256 paid = _splitCredit(jobId, verifierShare, winners, CreditReason.SlashShare);
-        _creditBalance(_params.treasury, jobId, pool - cheatedShare - paid, CreditReason.SlashShare);
+        _creditBalance(cheated, batchId, cheatedShare, CreditReason.SlashShare);
+        uint256 paid = _splitCredit(batchId, verifierShare, winners, CreditReason.SlashShare);
+        _creditBalance(_params.treasury, batchId, pool - cheatedShare - paid, CreditReason.SlashShare);
     }
 
     /// @dev Credits an equal share of `amount` to each account and returns the total credited.
     ///      A fee's rounding remainder goes to the treasury; a slash's is left to the caller.
-    function _splitCredit(uint256 jobId, uint256 amount, address[] memory accounts, CreditReason reason)
+    function _splitCredit(uint256 batchId, uint256 amount, address[] memory accounts, CreditReason reason)
         private
         returns (uint256 paid)
     {
@@ -340,27 +413,26 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
         if (count == 0 || amount == 0) return 0;
         uint256 each = amount / count;
         for (uint256 i; i < count; ++i) {
-            _creditBalance(accounts[i], jobId, each, reason);
+            _creditBalance(accounts[i], batchId, each, reason);
         }
         paid = each * count;
-        // A remainder of the fee split stays with the treasury.
         if (reason == CreditReason.VerifierFee && paid != amount) {
-            _creditBalance(_params.treasury, jobId, amount - paid, CreditReason.ProtocolFee);
+            _creditBalance(_params.treasury, batchId, amount - paid, CreditReason.ProtocolFee);
             paid = amount;
         }
     }
 
     /// @dev Slashes locked collateral and records it; returns the amount.
-    function _slash(uint256 jobId, address account, IStaking.Role role, uint256 amount) internal returns (uint256) {
+    function _slash(uint256 batchId, address account, IStaking.Role role, uint256 amount) internal returns (uint256) {
         _staking.slash(account, role, amount);
-        emit PartySlashed(jobId, account, role, amount);
+        emit PartySlashed(batchId, account, role, amount);
         return amount;
     }
 
-    function _creditBalance(address account, uint256 jobId, uint256 amount, CreditReason reason) internal {
+    function _creditBalance(address account, uint256 batchId, uint256 amount, CreditReason reason) internal {
         if (amount == 0) return;
         _balances[account] += amount;
-        emit Credited(account, jobId, amount, reason);
+        emit Credited(account, batchId, amount, reason);
     }
 
     /// @dev Picks a random active verifier that is not the worker, not already on the job and
@@ -409,17 +481,26 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
         return keccak256(abi.encode(blockhash(block.number - 1), block.prevrandao, jobId));
     }
 
-    function _requireStatus(uint256 jobId, JobStatus expected) internal view returns (Job storage job) {
-        job = _jobs[jobId];
-        if (job.status != expected) revert JobMarketInvalidStatus(jobId, job.status);
+    /// @dev The batch of an existing job; reverts for an unknown job.
+    function _requireJob(uint256 jobId) private view returns (uint256 batchId, Batch storage batch) {
+        batchId = jobId >> INDEX_BITS;
+        batch = _batches[batchId];
+        if (batch.status == BatchStatus.None || (jobId & type(uint16).max) >= batch.size) {
+            revert JobMarketInvalidJobStatus(jobId, JobStatus.None);
+        }
     }
 
-    function _collateral(uint64 payment) internal view returns (uint64) {
-        return SafeCast.toUint64(uint256(payment) * _params.collateralBps / BPS);
+    function _requireBatch(uint256 batchId, BatchStatus expected) internal view returns (Batch storage batch) {
+        batch = _batches[batchId];
+        if (batch.status != expected) revert JobMarketInvalidBatchStatus(batchId, batch.status);
     }
 
-    /// @dev The premium a requester pays for an audit rate above the base: the verifier fee.
-    function _premium(uint64 payment, uint16 auditBps) internal view returns (uint256) {
-        return auditBps > _params.baseAuditBps ? uint256(payment) * _params.verifierFeeBps / BPS : 0;
+    function _collateral(uint48 price) internal view returns (uint256) {
+        return uint256(price) * _params.collateralBps / BPS;
+    }
+
+    /// @dev The premium per job a requester pays for an audit rate above the base: the verifier fee.
+    function _premium(uint48 price, uint16 auditBps) internal view returns (uint256) {
+        return auditBps > _params.baseAuditBps ? uint256(price) * _params.verifierFeeBps / BPS : 0;
     }
 }

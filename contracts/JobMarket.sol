@@ -3,23 +3,23 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {JobAudits} from "./JobAudits.sol";
 
 /// @title JobMarket
-/// @notice Escrow for inference jobs. Requesters escrow payments, staked workers take jobs on
-///         and commit output hashes, a random draw after each commit picks jobs for audit, and
-///         finalizing credits internal balances that `withdraw` pays out. The audit, dispute and
-///         payout rules live in `JobAudits`.
+/// @notice Escrow for inference jobs, in batches. A requester escrows a batch of jobs for one
+///         model at one price per job; a staked worker takes the batch on and commits one output
+///         hash per job; a random draw after the commit picks jobs for audit; after the
+///         challenge window anyone finalizes the batch, crediting internal balances that
+///         `withdraw` pays out. Audits, disputes and per-job payouts live in `JobAudits`.
 contract JobMarket is JobAudits {
     using SafeERC20 for IERC20;
 
     IERC20 private immutable _creditToken;
     IModelRegistry private immutable _registry;
 
-    uint256 private _nextJobId = 1;
+    uint256 private _nextBatchId = 1;
 
     /// @param creditToken The credit token.
     /// @param modelRegistry The model registry.
@@ -34,187 +34,180 @@ contract JobMarket is JobAudits {
 
     // ------------------------------------------------------------ requesters
 
-    /// @notice Creates jobs and escrows their payments (plus any audit premium) in one
-    ///         `transferFrom`. Job ids are consecutive.
-    /// @param requests The jobs.
-    /// @return firstJobId The id of the first job; the rest follow in order.
-    function createJobs(JobRequest[] calldata requests) external nonReentrant returns (uint256 firstJobId) {
+    /// @notice Creates batches of jobs and escrows their payments (plus any audit premium) in
+    ///         one `transferFrom`. Batch ids are consecutive; job `i` of batch `b` has id
+    ///         `b << 16 | i`.
+    /// @param requests The batches.
+    /// @return firstBatchId The id of the first batch; the rest follow in order.
+    function createBatches(BatchRequest[] calldata requests) external nonReentrant returns (uint256 firstBatchId) {
         uint256 count = requests.length;
-        if (count == 0) revert JobMarketEmptyBatch();
-        firstJobId = _nextJobId;
+        if (count == 0) revert JobMarketInvalidBatchSize(0, 0);
+        firstBatchId = _nextBatchId;
         uint256 total;
         for (uint256 i; i < count; ++i) {
-            JobRequest calldata r = requests[i];
+            BatchRequest calldata r = requests[i];
             uint16 auditBps = _checkRequest(i, r);
-            uint256 jobId = firstJobId + i;
-            _jobs[jobId] = Job({
+            uint256 batchId = firstBatchId + i;
+            uint16 size = uint16(r.inputs.length); // At most maxBatchSize, a uint16: checked above.
+            _batches[batchId] = Batch({
                 requester: msg.sender,
-                payment: r.payment,
-                timeout: r.timeout,
+                price: r.price,
+                size: size,
+                auditBps: auditBps,
+                reopenOnExpiry: r.reopenOnExpiry,
                 worker: address(0),
                 deadline: 0,
                 seedBlock: 0,
-                status: JobStatus.Open,
-                reopenOnExpiry: r.reopenOnExpiry,
-                auditBps: auditBps,
-                modelId: r.modelId,
-                outputHash: bytes32(0)
+                status: BatchStatus.Open,
+                timeout: r.timeout
             });
-            total += r.payment + _premium(r.payment, auditBps);
-            emit JobCreated(
-                jobId,
-                msg.sender,
-                r.modelId,
-                r.inputHash,
-                r.input,
-                r.inputUri,
-                r.payment,
-                r.timeout,
-                auditBps,
-                r.reopenOnExpiry
-            );
+            total += size * (uint256(r.price) + _premium(r.price, auditBps));
+            emit BatchCreated(batchId, msg.sender, r.modelId, r.price, r.timeout, auditBps, r.reopenOnExpiry, r.inputs);
         }
-        _nextJobId = firstJobId + count;
+        _nextBatchId = firstBatchId + count;
 
         _creditToken.safeTransferFrom(msg.sender, address(this), total);
     }
 
-    /// @notice Cancels open jobs (not yet taken on) and refunds them to the caller's balance.
-    /// @param jobIds The jobs; the caller must be their requester.
-    function cancelJobs(uint256[] calldata jobIds) external {
-        _requireNonEmpty(jobIds.length);
-        for (uint256 i; i < jobIds.length; ++i) {
-            uint256 jobId = jobIds[i];
-            Job storage job = _requireStatus(jobId, JobStatus.Open);
-            if (job.requester != msg.sender) revert JobMarketNotRequester(jobId, msg.sender);
-            job.status = JobStatus.Cancelled;
-            emit JobCancelled(jobId, msg.sender);
-            _creditBalance(msg.sender, jobId, job.payment + _premium(job.payment, job.auditBps), CreditReason.Refund);
+    /// @notice Cancels open batches (not yet taken on) and refunds them to the caller's balance.
+    /// @param batchIds The batches; the caller must be their requester.
+    function cancelBatches(uint256[] calldata batchIds) external {
+        _requireNonEmpty(batchIds.length);
+        for (uint256 i; i < batchIds.length; ++i) {
+            uint256 batchId = batchIds[i];
+            Batch storage batch = _requireBatch(batchId, BatchStatus.Open);
+            if (batch.requester != msg.sender) revert JobMarketNotRequester(batchId, msg.sender);
+            batch.status = BatchStatus.Cancelled;
+            emit BatchCancelled(batchId, msg.sender);
+            _creditBalance(msg.sender, batchId, _escrowOf(batch), CreditReason.Refund);
         }
     }
 
     // ---------------------------------------------------------------- workers
 
-    /// @notice Takes open jobs on. Collateral for all of them is locked from the caller's
+    /// @notice Takes open batches on. Collateral for all their jobs is locked from the caller's
     ///         worker stake at once.
-    /// @param jobIds The jobs.
-    function takeJobs(uint256[] calldata jobIds) external {
-        _requireNonEmpty(jobIds.length);
+    /// @param batchIds The batches.
+    function takeBatches(uint256[] calldata batchIds) external {
+        _requireNonEmpty(batchIds.length);
         if (!_staking.isActive(msg.sender, IStaking.Role.Worker)) {
             revert JobMarketNotRegistered(msg.sender, IStaking.Role.Worker);
         }
         uint256 totalCollateral;
-        for (uint256 i; i < jobIds.length; ++i) {
-            uint256 jobId = jobIds[i];
-            Job storage job = _requireStatus(jobId, JobStatus.Open);
-            uint32 deadline = uint32(block.timestamp) + job.timeout;
-            uint64 collateral = _collateral(job.payment);
-            job.worker = msg.sender;
-            job.deadline = deadline;
-            job.status = JobStatus.Taken;
+        for (uint256 i; i < batchIds.length; ++i) {
+            uint256 batchId = batchIds[i];
+            Batch storage batch = _requireBatch(batchId, BatchStatus.Open);
+            uint32 deadline = uint32(block.timestamp) + batch.timeout;
+            uint256 collateral = batch.size * _collateral(batch.price);
+            batch.worker = msg.sender;
+            batch.deadline = deadline;
+            batch.status = BatchStatus.Taken;
             totalCollateral += collateral;
-            emit JobTaken(jobId, msg.sender, deadline, collateral);
+            emit BatchTaken(batchId, msg.sender, deadline, collateral);
         }
         _staking.lock(msg.sender, IStaking.Role.Worker, totalCollateral);
     }
 
-    /// @notice Commits output hashes for jobs the caller took on, before their deadlines. The
-    ///         audit draw uses the hash of the next block, unknown to the caller now.
-    /// @param jobIds The jobs.
-    /// @param outputHashes keccak256 of each job's canonical output encoding.
-    function commitResults(uint256[] calldata jobIds, bytes32[] calldata outputHashes) external {
-        _requireNonEmpty(jobIds.length);
-        if (outputHashes.length != jobIds.length) revert JobMarketLengthMismatch(jobIds.length, outputHashes.length);
+    /// @notice Commits one output hash per job for batches the caller took on, before their
+    ///         deadlines. The audit draw uses the hash of the next block, unknown to the caller.
+    /// @param batchIds The batches.
+    /// @param outputHashes For each batch, keccak256 of each job's canonical output, in order.
+    function commitResults(uint256[] calldata batchIds, bytes32[][] calldata outputHashes) external {
+        _requireNonEmpty(batchIds.length);
+        if (outputHashes.length != batchIds.length) {
+            revert JobMarketLengthMismatch(0, batchIds.length, outputHashes.length);
+        }
         uint32 seedBlock = uint32(block.number + 1);
         uint32 challengeDeadline = uint32(block.timestamp) + _params.challengeWindow;
-        for (uint256 i; i < jobIds.length; ++i) {
-            uint256 jobId = jobIds[i];
-            Job storage job = _requireStatus(jobId, JobStatus.Taken);
-            if (job.worker != msg.sender) revert JobMarketNotWorker(jobId, msg.sender);
-            if (block.timestamp > job.deadline) revert JobMarketDeadlinePassed(jobId, job.deadline);
-            bytes32 outputHash = outputHashes[i];
-            if (outputHash == bytes32(0)) revert JobMarketZeroOutputHash(jobId);
-            job.outputHash = outputHash;
-            job.seedBlock = seedBlock;
-            job.deadline = challengeDeadline;
-            job.status = JobStatus.Committed;
-            emit ResultCommitted(jobId, msg.sender, outputHash, seedBlock, challengeDeadline);
+        for (uint256 i; i < batchIds.length; ++i) {
+            uint256 batchId = batchIds[i];
+            Batch storage batch = _requireBatch(batchId, BatchStatus.Taken);
+            if (batch.worker != msg.sender) revert JobMarketNotWorker(batchId, msg.sender);
+            if (block.timestamp > batch.deadline) revert JobMarketDeadlinePassed(batchId, batch.deadline);
+            bytes32[] calldata hashes = outputHashes[i];
+            if (hashes.length != batch.size) revert JobMarketLengthMismatch(batchId, batch.size, hashes.length);
+            for (uint256 j; j < hashes.length; ++j) {
+                if (hashes[j] == bytes32(0)) revert JobMarketZeroOutputHash(batchId, j);
+            }
+            batch.seedBlock = seedBlock;
+            batch.deadline = challengeDeadline;
+            batch.status = BatchStatus.Committed;
+            emit ResultsCommitted(batchId, msg.sender, hashes, seedBlock, challengeDeadline);
         }
     }
 
     // ------------------------------------------------------- anyone, by time
 
-    /// @notice Expires taken jobs whose worker missed the commit deadline. The worker's
-    ///         collateral is slashed; each job is refunded or reopened, as its requester chose.
-    /// @param jobIds The jobs.
-    function expireJobs(uint256[] calldata jobIds) external nonReentrant {
-        _requireNonEmpty(jobIds.length);
-        for (uint256 i; i < jobIds.length; ++i) {
-            uint256 jobId = jobIds[i];
-            Job storage job = _requireStatus(jobId, JobStatus.Taken);
-            if (block.timestamp <= job.deadline) revert JobMarketDeadlineNotReached(jobId, job.deadline);
-            address worker = job.worker;
-            bool reopen = job.reopenOnExpiry;
+    /// @notice Expires taken batches whose worker missed the commit deadline. The worker's
+    ///         collateral is slashed; each batch is refunded or reopened, as its requester chose.
+    /// @param batchIds The batches.
+    function expireBatches(uint256[] calldata batchIds) external nonReentrant {
+        _requireNonEmpty(batchIds.length);
+        for (uint256 i; i < batchIds.length; ++i) {
+            uint256 batchId = batchIds[i];
+            Batch storage batch = _requireBatch(batchId, BatchStatus.Taken);
+            if (block.timestamp <= batch.deadline) revert JobMarketDeadlineNotReached(batchId, batch.deadline);
+            address worker = batch.worker;
+            bool reopen = batch.reopenOnExpiry;
             if (reopen) {
-                job.worker = address(0);
-                job.deadline = 0;
-                job.status = JobStatus.Open;
+                batch.worker = address(0);
+                batch.deadline = 0;
+                batch.status = BatchStatus.Open;
             } else {
-                job.status = JobStatus.Expired;
+                batch.status = BatchStatus.Expired;
             }
-            emit JobTimedOut(jobId, worker, reopen);
+            emit BatchTimedOut(batchId, worker, reopen);
 
-            uint256 slashed = _slash(jobId, worker, IStaking.Role.Worker, _collateral(job.payment));
-            _distributeSlash(jobId, slashed, job.requester, new address[](0));
-            if (!reopen) {
-                _creditBalance(job.requester, jobId, job.payment + _premium(job.payment, job.auditBps), CreditReason.Refund);
-            }
+            uint256 slashed = _slash(batchId, worker, IStaking.Role.Worker, batch.size * _collateral(batch.price));
+            _distributeSlash(batchId, slashed, batch.requester, new address[](0));
+            if (!reopen) _creditBalance(batch.requester, batchId, _escrowOf(batch), CreditReason.Refund);
         }
     }
 
-    /// @notice Runs the audit draw for committed jobs whose seed block has been mined. Each job
-    ///         is either assigned a random verifier or left unaudited (challengeable until its
-    ///         window ends). A seed out of `blockhash` reach is re-armed, never skipped.
-    /// @param jobIds The jobs.
-    function drawAudits(uint256[] calldata jobIds) external {
-        _requireNonEmpty(jobIds.length);
-        for (uint256 i; i < jobIds.length; ++i) {
-            uint256 jobId = jobIds[i];
-            Job storage job = _requireStatus(jobId, JobStatus.Committed);
-            if (block.number <= job.seedBlock) revert JobMarketSeedPending(jobId, job.seedBlock);
-            _drawAudit(jobId, job);
+    /// @notice Runs the audit draw for committed batches whose seed block has been mined: each
+    ///         job is audited with its batch's probability and assigned a random verifier. A
+    ///         seed out of `blockhash` reach is re-armed, never skipped.
+    /// @param batchIds The batches.
+    function drawAudits(uint256[] calldata batchIds) external {
+        _requireNonEmpty(batchIds.length);
+        for (uint256 i; i < batchIds.length; ++i) {
+            uint256 batchId = batchIds[i];
+            Batch storage batch = _requireBatch(batchId, BatchStatus.Committed);
+            if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
+            _drawAudits(batchId, batch);
         }
     }
 
-    /// @notice Finalizes jobs whose challenge window has ended: the worker is paid, minus the
-    ///         protocol fee. A job whose audit draw is still pending is drawn first; if that
-    ///         selects it for audit (or re-arms its seed), it is left for the audit.
-    /// @param jobIds The jobs.
-    function finalizeJobs(uint256[] calldata jobIds) external {
-        _requireNonEmpty(jobIds.length);
+    /// @notice Finalizes batches whose challenge window has ended: the worker is paid for every
+    ///         job not under audit, minus the protocol fee. A batch whose audit draw is still
+    ///         pending is drawn first (and left alone if its seed had to be re-armed).
+    /// @param batchIds The batches.
+    function finalizeBatches(uint256[] calldata batchIds) external {
+        _requireNonEmpty(batchIds.length);
         address pendingWorker;
         uint256 pendingUnlock;
-        for (uint256 i; i < jobIds.length; ++i) {
-            uint256 jobId = jobIds[i];
-            Job storage job = _jobs[jobId];
-            JobStatus status = job.status;
-            if (status != JobStatus.Committed && status != JobStatus.Unaudited) {
-                revert JobMarketInvalidStatus(jobId, status);
+        for (uint256 i; i < batchIds.length; ++i) {
+            uint256 batchId = batchIds[i];
+            Batch storage batch = _batches[batchId];
+            BatchStatus status = batch.status;
+            if (status != BatchStatus.Committed && status != BatchStatus.Drawn) {
+                revert JobMarketInvalidBatchStatus(batchId, status);
             }
-            if (block.timestamp <= job.deadline) revert JobMarketDeadlineNotReached(jobId, job.deadline);
-            if (status == JobStatus.Committed) {
-                if (block.number <= job.seedBlock) revert JobMarketSeedPending(jobId, job.seedBlock);
-                if (_drawAudit(jobId, job) != JobStatus.Unaudited) continue;
+            if (block.timestamp <= batch.deadline) revert JobMarketDeadlineNotReached(batchId, batch.deadline);
+            if (status == BatchStatus.Committed) {
+                if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
+                if (!_drawAudits(batchId, batch)) continue;
             }
-            // Collateral unlocks are batched per run of jobs from the same worker.
-            address worker = job.worker;
+            uint256 paidJobs = batch.size - _auditedJobs[batchId];
+            // Collateral unlocks are batched per run of batches from the same worker.
+            address worker = batch.worker;
             if (worker != pendingWorker) {
                 _unlockWorker(pendingWorker, pendingUnlock);
                 pendingWorker = worker;
                 pendingUnlock = 0;
             }
-            pendingUnlock += _collateral(job.payment);
-            _payUnaudited(jobId, job);
+            pendingUnlock += paidJobs * _collateral(batch.price);
+            _payBatch(batchId, batch, paidJobs);
         }
         _unlockWorker(pendingWorker, pendingUnlock);
     }
@@ -243,31 +236,49 @@ contract JobMarket is JobAudits {
         return _registry;
     }
 
-    /// @notice The id the next created job will get.
-    function nextJobId() external view returns (uint256) {
-        return _nextJobId;
+    /// @notice The id the next created batch will get.
+    function nextBatchId() external view returns (uint256) {
+        return _nextBatchId;
     }
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Validates one request and returns its effective audit rate.
-    function _checkRequest(uint256 index, JobRequest calldata r) private view returns (uint16 auditBps) {
+    function _payBatch(uint256 batchId, Batch storage batch, uint256 paidJobs) private {
+        (uint256 workerPayment, uint256 protocolFee, uint256 premium) = _unauditedPayout(batch, paidJobs);
+        batch.status = BatchStatus.Finalized;
+        emit BatchFinalized(batchId, batch.worker, paidJobs, workerPayment);
+        _creditBalance(batch.worker, batchId, workerPayment, CreditReason.WorkerPayment);
+        _creditBalance(_params.treasury, batchId, protocolFee, CreditReason.ProtocolFee);
+        _creditBalance(batch.requester, batchId, premium, CreditReason.Refund);
+    }
+
+    /// @dev Validates one batch request and returns its effective audit rate.
+    function _checkRequest(uint256 index, BatchRequest calldata r) private view returns (uint16 auditBps) {
+        uint256 size = r.inputs.length;
+        if (size == 0 || size > _params.maxBatchSize) revert JobMarketInvalidBatchSize(index, size);
         uint64 minPrice = _registry.activeMinPrice(r.modelId);
-        if (r.payment < minPrice || r.payment == 0) revert JobMarketPriceTooLow(index, r.modelId, r.payment, minPrice);
-        uint256 inputLength = r.input.length;
-        if ((inputLength == 0) == (bytes(r.inputUri).length == 0)) revert JobMarketInvalidInput(index);
-        if (inputLength > _params.maxInputBytes) {
-            revert JobMarketInputTooLarge(index, inputLength, _params.maxInputBytes);
-        }
-        if (inputLength != 0) {
-            bytes32 actual = keccak256(r.input);
-            if (actual != r.inputHash) revert JobMarketInputHashMismatch(index, r.inputHash, actual);
-        }
-        if (r.timeout == 0) revert JobMarketInvalidTimeout(index, r.timeout);
+        if (r.price < minPrice || r.price == 0) revert JobMarketPriceTooLow(index, r.modelId, r.price, minPrice);
+        if (r.timeout == 0) revert JobMarketInvalidTimeout(index);
         auditBps = r.auditBps == 0 ? _params.baseAuditBps : r.auditBps;
         if (auditBps < _params.baseAuditBps || auditBps > BPS) {
             revert JobMarketInvalidAuditRate(index, r.auditBps, _params.baseAuditBps);
         }
+        uint256 maxInputBytes = _params.maxInputBytes;
+        for (uint256 j; j < size; ++j) {
+            JobInput calldata input = r.inputs[j];
+            uint256 length = input.data.length;
+            if ((length == 0) == (bytes(input.uri).length == 0)) revert JobMarketInvalidInput(index, j);
+            if (length > maxInputBytes) revert JobMarketInputTooLarge(index, j, length, maxInputBytes);
+            if (length != 0) {
+                bytes32 actual = keccak256(input.data);
+                if (actual != input.inputHash) revert JobMarketInputHashMismatch(index, j, input.inputHash, actual);
+            }
+        }
+    }
+
+    /// @dev What a batch escrowed: its price and any premium, for every job.
+    function _escrowOf(Batch storage batch) private view returns (uint256) {
+        return batch.size * (uint256(batch.price) + _premium(batch.price, batch.auditBps));
     }
 
     function _unlockWorker(address worker, uint256 amount) private {
@@ -275,6 +286,6 @@ contract JobMarket is JobAudits {
     }
 
     function _requireNonEmpty(uint256 length) private pure {
-        if (length == 0) revert JobMarketEmptyBatch();
+        if (length == 0) revert JobMarketInvalidBatchSize(0, 0);
     }
 }

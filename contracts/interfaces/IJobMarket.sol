@@ -4,15 +4,39 @@ pragma solidity 0.8.30;
 import {IStaking} from "./IStaking.sol";
 
 /// @title IJobMarket
-/// @notice Escrowed inference jobs: create, take on, commit, audit by random spot-check,
-///         dispute, finalize, and pull payments. Events are the nodes' API.
+/// @notice Escrowed inference jobs, in batches. A batch is one requester's jobs for one model
+///         at one price; it is escrowed, taken on, committed and finalized as a unit, so storage
+///         and transactions are paid once per batch. Audits are drawn, verified, disputed and
+///         settled per job. A job's id is `batchId << 16 | index`. Events are the nodes' API.
 interface IJobMarket {
-    /// @notice A job's lifecycle.
-    /// @dev Open -> Taken -> Committed -> (audit draw) -> Unaudited | Audited.
-    ///      Unaudited -> Finalized after the challenge window, or Disputed by a challenge.
-    ///      Audited -> Finalized on accept, Disputed on reject. Disputed -> Finalized | Rejected.
-    ///      Taken -> Expired (or back to Open) when the worker misses its deadline.
-    ///      Open -> Cancelled by the requester.
+    /// @notice A batch's lifecycle.
+    /// @dev Open -> Taken -> Committed -> Drawn -> Finalized. Open -> Cancelled by the
+    ///      requester. Taken -> Expired (or back to Open) when the worker misses its deadline.
+    enum BatchStatus {
+        None,
+        Open,
+        Taken,
+        Committed,
+        Drawn,
+        Finalized,
+        Expired,
+        Cancelled
+    }
+
+    /// @notice An audited or challenged job's verification.
+    /// @dev Assigned -> Accepted on accept, Disputed on reject. Disputed -> Accepted | Rejected.
+    ///      Assigned -> Lapsed when its verifier timed out and no other is left: it is paid like
+    ///      an unaudited job.
+    enum AuditStatus {
+        None,
+        Assigned,
+        Disputed,
+        Accepted,
+        Rejected,
+        Lapsed
+    }
+
+    /// @notice A job's status as seen from outside, combining its batch and its audit.
     enum JobStatus {
         None,
         Open,
@@ -43,60 +67,72 @@ interface IJobMarket {
         Reject
     }
 
-    /// @notice A job as stored: four slots.
+    /// @notice A batch as stored: two slots.
     /// @param requester Who paid, and who is refunded.
-    /// @param payment Credits escrowed for the worker (the audit premium is derived, not stored).
-    /// @param timeout Seconds a worker has from taking the job on to committing.
-    /// @param worker The worker that took the job on (zero while open).
-    /// @param deadline Taken: the commit deadline. Committed/Unaudited: the end of the challenge
-    ///        window. Audited/Disputed: the verdict deadline. Unix seconds.
-    /// @param seedBlock The block whose hash decides whether the job is audited.
+    /// @param price The payment per job, in credit base units.
+    /// @param size The number of jobs.
+    /// @param auditBps The audit probability of each job, in basis points.
+    /// @param reopenOnExpiry On a worker timeout: true reopens the batch, false refunds it.
+    /// @param worker The worker that took the batch on (zero while open).
+    /// @param deadline Taken: the commit deadline. Committed/Drawn: the end of the challenge
+    ///        window. Unix seconds.
+    /// @param seedBlock The block whose hash decides which jobs are audited.
     /// @param status The lifecycle status.
-    /// @param reopenOnExpiry Whether a worker timeout reopens the job instead of refunding it.
-    /// @param auditBps The audit probability in basis points.
-    /// @param modelId The registered model.
-    /// @param outputHash keccak256 of the worker's canonical output encoding.
-    struct Job {
+    /// @param timeout Seconds a worker has from taking the batch on to committing.
+    struct Batch {
         address requester;
-        uint64 payment;
-        uint32 timeout;
+        uint48 price;
+        uint16 size;
+        uint16 auditBps;
+        bool reopenOnExpiry;
         address worker;
         uint32 deadline;
         uint32 seedBlock;
-        JobStatus status;
-        bool reopenOnExpiry;
-        uint16 auditBps;
-        bytes32 modelId;
-        bytes32 outputHash;
+        BatchStatus status;
+        uint24 timeout;
     }
 
-    /// @notice What a requester submits.
-    /// @param modelId A registered, active model.
+    /// @notice One audited or challenged job.
+    /// @param status The verification status.
+    /// @param deadline The verdict or dispute deadline (unix seconds).
+    struct Audit {
+        AuditStatus status;
+        uint32 deadline;
+    }
+
+    /// @notice One job's input: inline bytes or a URI, never both.
     /// @param inputHash keccak256 of the input bytes.
-    /// @param input The input inline (at most `maxInputBytes`), or empty when `inputUri` is set.
-    /// @param inputUri Where to fetch the input, or empty when `input` is set.
-    /// @param payment Credits for the worker; at least the model's minimum price.
-    /// @param timeout Seconds a worker has from taking the job on to committing.
-    /// @param auditBps 0 for the protocol's base audit rate, or a higher rate, paid for with the
-    ///        verifier fee as a premium.
-    /// @param reopenOnExpiry On a worker timeout: true reopens the job, false refunds it.
-    struct JobRequest {
-        bytes32 modelId;
+    /// @param data The input inline (at most `maxInputBytes`), or empty.
+    /// @param uri Where to fetch the input, or empty.
+    struct JobInput {
         bytes32 inputHash;
-        bytes input;
-        string inputUri;
-        uint64 payment;
-        uint32 timeout;
+        bytes data;
+        string uri;
+    }
+
+    /// @notice What a requester submits: a batch of jobs for one model.
+    /// @param modelId A registered, active model.
+    /// @param price Credits per job for the worker; at least the model's minimum price.
+    /// @param timeout Seconds a worker has from taking the batch on to committing.
+    /// @param auditBps 0 for the protocol's base audit rate, or a higher rate, paid for with the
+    ///        verifier fee as a premium per job.
+    /// @param reopenOnExpiry On a worker timeout: true reopens the batch, false refunds it.
+    /// @param inputs The jobs' inputs.
+    struct BatchRequest {
+        bytes32 modelId;
+        uint48 price;
+        uint24 timeout;
         uint16 auditBps;
         bool reopenOnExpiry;
+        JobInput[] inputs;
     }
 
     /// @notice Protocol parameters, fixed at deployment.
     /// @param treasury Receives protocol fees and the treasury share of slashes.
     /// @param protocolFeeBps Share of each paid job's payment kept by the protocol.
-    /// @param verifierFeeBps Share of a job's payment paid to the verifiers of an audit.
+    /// @param verifierFeeBps Share of a job's payment paid to the verifiers of its audit.
     /// @param collateralBps Collateral locked per job from a worker or verifier, relative to
-    ///        the payment (may exceed 10000).
+    ///        the price (may exceed 10000).
     /// @param baseAuditBps The audit probability every job gets.
     /// @param slashCheatedBps Share of a slash credited to the cheated party.
     /// @param slashVerifiersBps Share of a slash split among the verifiers who were right.
@@ -104,6 +140,8 @@ interface IJobMarket {
     /// @param challengeWindow Seconds after a commit during which auditors may challenge.
     /// @param verdictWindow Seconds a verifier or a dispute panel has to vote.
     /// @param maxInputBytes The largest inline input.
+    /// @param maxBatchSize The most jobs in one batch. It bounds the gas of a batch's audit draw,
+    ///        which must fit in a block even if every job is selected.
     struct Params {
         address treasury;
         uint16 protocolFeeBps;
@@ -116,22 +154,25 @@ interface IJobMarket {
         uint32 challengeWindow;
         uint32 verdictWindow;
         uint32 maxInputBytes;
+        uint16 maxBatchSize;
     }
 
     // ---------------------------------------------------------------- errors
 
     /// @notice The parameters are inconsistent (fee or slash shares above 100%, zero windows).
     error JobMarketInvalidParams();
-    /// @notice A batch call with no items.
-    error JobMarketEmptyBatch();
+    /// @notice A call with no batches, or a batch with no jobs or more than `maxBatchSize`.
+    error JobMarketInvalidBatchSize(uint256 index, uint256 size);
     /// @notice Parallel arrays of different lengths.
-    error JobMarketLengthMismatch(uint256 expected, uint256 actual);
+    error JobMarketLengthMismatch(uint256 batchId, uint256 expected, uint256 actual);
+    /// @notice The batch is not in a status that allows the call.
+    error JobMarketInvalidBatchStatus(uint256 batchId, BatchStatus status);
     /// @notice The job is not in a status that allows the call.
-    error JobMarketInvalidStatus(uint256 jobId, JobStatus status);
-    /// @notice Only the job's requester may do this.
-    error JobMarketNotRequester(uint256 jobId, address caller);
-    /// @notice Only the job's worker may do this.
-    error JobMarketNotWorker(uint256 jobId, address caller);
+    error JobMarketInvalidJobStatus(uint256 jobId, JobStatus status);
+    /// @notice Only the batch's requester may do this.
+    error JobMarketNotRequester(uint256 batchId, address caller);
+    /// @notice Only the batch's worker may do this.
+    error JobMarketNotWorker(uint256 batchId, address caller);
     /// @notice The caller is not a verifier assigned to the job.
     error JobMarketNotAssigned(uint256 jobId, address caller);
     /// @notice The caller is not an active staker in the role.
@@ -141,23 +182,23 @@ interface IJobMarket {
     /// @notice The verifier already voted on the job.
     error JobMarketAlreadyVoted(uint256 jobId, address verifier);
     /// @notice The deadline has passed.
-    error JobMarketDeadlinePassed(uint256 jobId, uint256 deadline);
+    error JobMarketDeadlinePassed(uint256 id, uint256 deadline);
     /// @notice The deadline has not passed yet.
-    error JobMarketDeadlineNotReached(uint256 jobId, uint256 deadline);
+    error JobMarketDeadlineNotReached(uint256 id, uint256 deadline);
     /// @notice The audit seed block has not been mined yet.
-    error JobMarketSeedPending(uint256 jobId, uint256 seedBlock);
+    error JobMarketSeedPending(uint256 batchId, uint256 seedBlock);
     /// @notice An output hash of zero.
-    error JobMarketZeroOutputHash(uint256 jobId);
-    /// @notice The payment is below the model's minimum price.
-    error JobMarketPriceTooLow(uint256 index, bytes32 modelId, uint256 payment, uint256 minPrice);
-    /// @notice The inline input is larger than `maxInputBytes`.
-    error JobMarketInputTooLarge(uint256 index, uint256 length, uint256 maxLength);
-    /// @notice A request must carry exactly one of an inline input and an input URI.
-    error JobMarketInvalidInput(uint256 index);
-    /// @notice The inline input does not hash to the request's input hash.
-    error JobMarketInputHashMismatch(uint256 index, bytes32 inputHash, bytes32 actual);
+    error JobMarketZeroOutputHash(uint256 batchId, uint256 index);
+    /// @notice The price is below the model's minimum price.
+    error JobMarketPriceTooLow(uint256 index, bytes32 modelId, uint256 price, uint256 minPrice);
+    /// @notice An inline input is larger than `maxInputBytes`.
+    error JobMarketInputTooLarge(uint256 index, uint256 job, uint256 length, uint256 maxLength);
+    /// @notice An input must carry exactly one of inline bytes and a URI.
+    error JobMarketInvalidInput(uint256 index, uint256 job);
+    /// @notice An inline input does not hash to its input hash.
+    error JobMarketInputHashMismatch(uint256 index, uint256 job, bytes32 inputHash, bytes32 actual);
     /// @notice A request with a timeout of zero.
-    error JobMarketInvalidTimeout(uint256 index, uint256 timeout);
+    error JobMarketInvalidTimeout(uint256 index);
     /// @notice An audit rate below the base rate (and not 0) or above 10000.
     error JobMarketInvalidAuditRate(uint256 index, uint256 auditBps, uint256 baseAuditBps);
     /// @notice The caller's internal balance is zero.
@@ -165,37 +206,41 @@ interface IJobMarket {
 
     // ---------------------------------------------------------------- events
 
-    /// @notice A job was created and its payment escrowed.
-    event JobCreated(
-        uint256 indexed jobId,
+    /// @notice A batch was created and its payments escrowed. Job `i` has id `batchId << 16 | i`.
+    event BatchCreated(
+        uint256 indexed batchId,
         address indexed requester,
         bytes32 indexed modelId,
-        bytes32 inputHash,
-        bytes input,
-        string inputUri,
-        uint64 payment,
-        uint32 timeout,
+        uint48 price,
+        uint24 timeout,
         uint16 auditBps,
-        bool reopenOnExpiry
+        bool reopenOnExpiry,
+        JobInput[] inputs
     );
-    /// @notice The requester cancelled an open job and was refunded.
-    event JobCancelled(uint256 indexed jobId, address indexed requester);
-    /// @notice A worker took a job on and locked collateral.
-    event JobTaken(uint256 indexed jobId, address indexed worker, uint32 deadline, uint64 collateral);
-    /// @notice A worker missed its commit deadline; the job was refunded or reopened.
-    event JobTimedOut(uint256 indexed jobId, address indexed worker, bool reopened);
-    /// @notice A worker committed the hash of its output.
-    event ResultCommitted(
-        uint256 indexed jobId, address indexed worker, bytes32 outputHash, uint32 seedBlock, uint32 challengeDeadline
+    /// @notice The requester cancelled an open batch and was refunded.
+    event BatchCancelled(uint256 indexed batchId, address indexed requester);
+    /// @notice A worker took a batch on and locked collateral for all its jobs.
+    event BatchTaken(uint256 indexed batchId, address indexed worker, uint32 deadline, uint256 collateral);
+    /// @notice A worker missed its commit deadline; the batch was refunded or reopened.
+    event BatchTimedOut(uint256 indexed batchId, address indexed worker, bool reopened);
+    /// @notice A worker committed the hashes of its outputs, one per job in order.
+    event ResultsCommitted(
+        uint256 indexed batchId,
+        address indexed worker,
+        bytes32[] outputHashes,
+        uint32 seedBlock,
+        uint32 challengeDeadline
     );
     /// @notice The seed block fell out of `blockhash` reach, so a new one was set.
-    event AuditSeedRearmed(uint256 indexed jobId, uint32 seedBlock);
-    /// @notice The draw did not select the job for an audit.
-    event AuditNotSelected(uint256 indexed jobId);
-    /// @notice The job was selected but no eligible verifier was available.
-    event AuditUnavailable(uint256 indexed jobId);
-    /// @notice A verifier was assigned to audit the job.
+    event AuditSeedRearmed(uint256 indexed batchId, uint32 seedBlock);
+    /// @notice The audit draw ran for a batch; `audited` jobs were selected.
+    event AuditsDrawn(uint256 indexed batchId, uint256 audited);
+    /// @notice A verifier was assigned to audit a job.
     event AuditAssigned(uint256 indexed jobId, address indexed verifier, uint32 deadline);
+    /// @notice A job was selected but no eligible verifier was available; it stays in its batch.
+    event AuditUnavailable(uint256 indexed jobId);
+    /// @notice A job's verifier timed out and none other was left; it is paid as unaudited.
+    event AuditLapsed(uint256 indexed jobId);
     /// @notice A verifier missed its deadline, lost its fee and was replaced.
     event VerifierReplaced(uint256 indexed jobId, address indexed previous, address indexed replacement);
     /// @notice A verifier voted on a job.
@@ -207,13 +252,15 @@ interface IJobMarket {
     /// @notice A dispute was decided by majority (a tie goes to the worker).
     event DisputeSettled(uint256 indexed jobId, bool workerWon, uint256 acceptVotes, uint256 rejectVotes);
     /// @notice Locked collateral of a losing party was slashed.
-    event PartySlashed(uint256 indexed jobId, address indexed account, IStaking.Role role, uint256 amount);
-    /// @notice The job is settled and the worker was paid.
+    event PartySlashed(uint256 indexed batchId, address indexed account, IStaking.Role role, uint256 amount);
+    /// @notice A batch's unaudited jobs were paid.
+    event BatchFinalized(uint256 indexed batchId, address indexed worker, uint256 paidJobs, uint256 workerPayment);
+    /// @notice An audited job was settled in the worker's favour and paid.
     event JobFinalized(uint256 indexed jobId, address indexed worker, uint256 workerPayment);
-    /// @notice The worker lost the job's dispute; the requester was refunded.
+    /// @notice The worker lost a job's dispute; the requester was refunded.
     event JobRejected(uint256 indexed jobId, address indexed worker, address indexed requester);
     /// @notice An internal balance was credited.
-    event Credited(address indexed account, uint256 indexed jobId, uint256 amount, CreditReason reason);
+    event Credited(address indexed account, uint256 indexed batchId, uint256 amount, CreditReason reason);
     /// @notice An internal balance was paid out.
     event Withdrawn(address indexed account, uint256 amount);
 }

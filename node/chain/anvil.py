@@ -82,7 +82,7 @@ class Anvil:
             if self._proc.poll() is not None:
                 raise ChainError(f"anvil exited with status {self._proc.returncode}")
             try:
-                w3.eth.block_number
+                _ = w3.eth.block_number
                 return self
             except Exception:  # Not listening yet.
                 time.sleep(0.05)

@@ -32,6 +32,7 @@ class MarketParams(BaseModel):
     challenge_window: int = 600
     verdict_window: int = 300
     max_input_bytes: int = 4096
+    max_batch_size: int = 256
 
     def as_tuple(self, treasury: str) -> tuple[object, ...]:
         """The struct, in Solidity field order."""
@@ -47,6 +48,7 @@ class MarketParams(BaseModel):
             self.challenge_window,
             self.verdict_window,
             self.max_input_bytes,
+            self.max_batch_size,
         )
 
 
@@ -103,7 +105,11 @@ def deploy_protocol(
         block_number=start_block,
         deployer=owner,
         contracts={n: ContractRecord(address=a, abi=artifacts[n].abi) for n, a in addresses.items()},
-        params={**config.market.model_dump(), "treasury": treasury, **config.model_dump(exclude={"market", "treasury"})},
+        params={
+            **config.market.model_dump(),
+            "treasury": treasury,
+            **config.model_dump(exclude={"market", "treasury"}),
+        },
         models=[],
     )
     sender.transact(deployment.contract(w3, "Staking").functions.setJobMarket(market))

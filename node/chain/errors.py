@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from node.errors import NightshiftError
 
@@ -80,7 +80,11 @@ class RevertDecoder:
         selector, payload = data[:4], data[4:]
         if selector in self._errors:
             name, names, types = self._errors[selector]
-            return ContractRevertError(name, dict(zip(names, decode(types, payload), strict=True)))
+            values = [
+                to_checksum_address(v) if t == "address" else v
+                for t, v in zip(types, decode(types, payload), strict=True)
+            ]
+            return ContractRevertError(name, dict(zip(names, values, strict=True)))
         if selector == _ERROR_STRING:
             return ContractRevertError("Error", {"message": decode(["string"], payload)[0]})
         if selector == _PANIC:

@@ -134,9 +134,7 @@ class TxSender:
 
     def _wait(self, tx_hash: HexBytes) -> TxReceipt:
         try:
-            return self._retrying(
-                self._w3.eth.wait_for_transaction_receipt, tx_hash, self._receipt_timeout_s, 0.05
-            )
+            return self._retrying(self._w3.eth.wait_for_transaction_receipt, tx_hash, self._receipt_timeout_s, 0.05)
         except (TimeExhausted, TransactionNotFound) as exc:
             raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {self._receipt_timeout_s}s") from exc
 

@@ -1,187 +1,194 @@
-"""createJobs, cancelJobs and the constructor's parameter checks."""
+"""createBatches, cancelBatches and the constructor's parameter checks."""
 
 import ape
 from eth_utils import keccak
 
 from .helpers import (
-    CANCELLED,
+    COLLATERAL,
     DIGITS_ID,
     EMBED_ID,
+    FEE,
     MIN_PRICE,
-    OPEN,
-    PAYMENT,
-    REFUND,
+    PRICE,
     TIMEOUT,
-    request,
+    BatchStatus,
+    JobStatus,
+    Reason,
+    batch,
+    job_id,
+    job_input,
 )
 
 UNKNOWN_ID = keccak(b"not registered")
 
 
-def test_create_jobs_escrows_payment_and_emits_job_created(proto, market, credit, requester):
+def test_create_batches_escrows_payment_and_emits_batch_created(proto, market, credit, requester):
     before = credit.balanceOf(requester)
-    payload = b"The quick brown fox"
-    job_id, tx = proto.create(requester, request(payload))
-    assert job_id == 1
-    assert tx.events.filter(market.JobCreated) == [
-        market.JobCreated(
-            jobId=1,
-            requester=requester,
-            modelId=EMBED_ID,
-            inputHash=keccak(payload),
-            input=payload,
-            inputUri="",
-            payment=PAYMENT,
-            timeout=TIMEOUT,
-            auditBps=0,
-            reopenOnExpiry=False,
-        )
-    ]
-    assert credit.balanceOf(requester) == before - PAYMENT
-    assert credit.balanceOf(market) == PAYMENT
-    job = market.getJob(1)
-    assert (job.requester, job.payment, job.status, job.modelId, job.worker) == (
+    payloads = [b"The quick brown fox", b"jumps over the lazy dog"]
+    batch_id, tx = proto.create(requester, batch(*payloads))
+    assert batch_id == 1
+    (event,) = tx.decode_logs(market.BatchCreated)
+    assert (event.batchId, event.requester, event.modelId, event.price, event.timeout) == (
+        1,
         requester.address,
-        PAYMENT,
-        OPEN,
         EMBED_ID,
-        ape.utils.ZERO_ADDRESS,
+        PRICE,
+        TIMEOUT,
     )
-    assert market.nextJobId() == 2
+    assert (event.auditBps, event.reopenOnExpiry) == (0, False)
+    assert [tuple(i) for i in event.inputs] == [(keccak(p), p, "") for p in payloads]
+    assert credit.balanceOf(requester) == before - 2 * PRICE
+    assert credit.balanceOf(market) == 2 * PRICE
+    stored = market.getBatch(batch_id)
+    assert (stored.requester, stored.price, stored.size, stored.status, stored.timeout) == (
+        requester.address,
+        PRICE,
+        2,
+        BatchStatus.OPEN,
+        TIMEOUT,
+    )
+    assert market.jobStatus(job_id(batch_id, 1)) == JobStatus.OPEN
+    assert market.jobStatus(job_id(batch_id, 2)) == JobStatus.NONE
+    assert market.jobIdOf(batch_id, 1) == job_id(batch_id, 1)
+    assert market.nextBatchId() == 2
 
 
-def test_create_jobs_with_uri_input_records_uri(proto, market, requester):
-    _, tx = proto.create(requester, request(b"remote bytes", uri="https://example.org/input.bin"))
-    (event,) = tx.decode_logs(market.JobCreated)
-    assert event.input == b""
-    assert event.inputUri == "https://example.org/input.bin"
-    assert event.inputHash == keccak(b"remote bytes")
+def test_create_batches_with_uri_input_records_uri(proto, market, requester):
+    _, tx = proto.create(requester, batch(inputs=[job_input(b"remote bytes", uri="https://example.org/in.bin")]))
+    (event,) = tx.decode_logs(market.BatchCreated)
+    assert tuple(event.inputs[0]) == (keccak(b"remote bytes"), b"", "https://example.org/in.bin")
 
 
-def test_create_jobs_batch_assigns_consecutive_ids_with_one_transfer(proto, market, credit, requester):
-    requests = [request(b"input %d" % i, model=DIGITS_ID if i % 2 else EMBED_ID) for i in range(16)]
+def test_create_batches_several_models_with_one_transfer(proto, market, credit, requester):
+    requests = [
+        batch(*[b"in %d %d" % (m, i) for i in range(8)], model=m_id) for m, m_id in enumerate((EMBED_ID, DIGITS_ID))
+    ]
     first, tx = proto.create(requester, *requests)
-    created = tx.decode_logs(market.JobCreated)
-    assert [e.jobId for e in created] == list(range(first, first + 16))
+    assert [e.batchId for e in tx.decode_logs(market.BatchCreated)] == [first, first + 1]
     assert len(tx.decode_logs(credit.Transfer)) == 1
-    assert credit.balanceOf(market) == 16 * PAYMENT
+    assert credit.balanceOf(market) == 16 * PRICE
 
 
-def test_create_jobs_with_raised_audit_rate_escrows_premium(proto, market, credit, requester):
+def test_create_batches_with_raised_audit_rate_escrows_premium(proto, market, credit, requester):
     before = credit.balanceOf(requester)
-    job_id, tx = proto.create(requester, request(audit_bps=5_000))
-    premium = PAYMENT * 1000 // 10_000
-    assert market.premiumFor(PAYMENT, 5_000) == premium
-    assert credit.balanceOf(requester) == before - PAYMENT - premium
-    assert market.getJob(job_id).auditBps == 5_000
+    batch_id, _ = proto.create(requester, batch(b"a", b"b", audit_bps=5_000))
+    assert market.premiumFor(PRICE, 5_000) == FEE
+    assert credit.balanceOf(requester) == before - 2 * (PRICE + FEE)
+    assert market.getBatch(batch_id).auditBps == 5_000
 
 
-def test_create_jobs_reverts_if_empty(market, requester, staked):
-    with ape.reverts(market.JobMarketEmptyBatch):
-        market.createJobs([], sender=requester)
+def test_create_batches_reverts_if_no_batches_or_no_jobs(market, requester, staked):
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+        market.createBatches([], sender=requester)
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=1, size=0):
+        market.createBatches([batch(), batch(inputs=[])], sender=requester)
 
 
-def test_create_jobs_reverts_if_price_below_model_minimum(market, requester, staked):
-    with ape.reverts(
-        market.JobMarketPriceTooLow, index=0, modelId=EMBED_ID, payment=MIN_PRICE - 1, minPrice=MIN_PRICE
-    ):
-        market.createJobs([request(payment=MIN_PRICE - 1)], sender=requester)
+def test_create_batches_reverts_if_batch_larger_than_max(market, requester, staked):
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=257):
+        market.createBatches([batch(*[b"%d" % i for i in range(257)])], sender=requester)
 
 
-def test_create_jobs_reverts_if_model_unknown(market, registry, requester, staked):
+def test_create_batches_reverts_if_price_below_model_minimum(market, requester, staked):
+    with ape.reverts(market.JobMarketPriceTooLow, index=0, modelId=EMBED_ID, price=MIN_PRICE - 1, minPrice=MIN_PRICE):
+        market.createBatches([batch(price=MIN_PRICE - 1)], sender=requester)
+
+
+def test_create_batches_reverts_if_model_unknown(market, registry, requester, staked):
     with ape.reverts(registry.ModelRegistryUnknownModel, modelId=UNKNOWN_ID):
-        market.createJobs([request(model=UNKNOWN_ID)], sender=requester)
+        market.createBatches([batch(model=UNKNOWN_ID)], sender=requester)
 
 
-def test_create_jobs_reverts_if_model_inactive(market, registry, owner, requester, staked):
+def test_create_batches_reverts_if_model_inactive(market, registry, owner, requester, staked):
     registry.setActive(DIGITS_ID, False, sender=owner)
     with ape.reverts(registry.ModelRegistryInactiveModel, modelId=DIGITS_ID):
-        market.createJobs([request(model=DIGITS_ID)], sender=requester)
+        market.createBatches([batch(model=DIGITS_ID)], sender=requester)
 
 
-def test_create_jobs_reverts_if_input_too_large(market, requester, staked):
-    big = b"x" * 4097
-    with ape.reverts(market.JobMarketInputTooLarge, index=1, length=4097, maxLength=4096):
-        market.createJobs([request(), request(big)], sender=requester)
+def test_create_batches_reverts_if_input_too_large(market, requester, staked):
+    with ape.reverts(market.JobMarketInputTooLarge, index=0, job=1, length=4097, maxLength=4096):
+        market.createBatches([batch(b"ok", b"x" * 4097)], sender=requester)
 
 
-def test_create_jobs_reverts_if_input_and_uri_both_or_neither(market, requester, staked):
-    both = (EMBED_ID, keccak(b"a"), b"a", "https://example.org/a", PAYMENT, TIMEOUT, 0, False)
-    neither = (EMBED_ID, keccak(b""), b"", "", PAYMENT, TIMEOUT, 0, False)
-    with ape.reverts(market.JobMarketInvalidInput, index=0):
-        market.createJobs([both], sender=requester)
-    with ape.reverts(market.JobMarketInvalidInput, index=0):
-        market.createJobs([neither], sender=requester)
+def test_create_batches_reverts_if_input_and_uri_both_or_neither(market, requester, staked):
+    both = (keccak(b"a"), b"a", "https://example.org/a")
+    neither = (keccak(b""), b"", "")
+    with ape.reverts(market.JobMarketInvalidInput, index=0, job=0):
+        market.createBatches([batch(inputs=[both])], sender=requester)
+    with ape.reverts(market.JobMarketInvalidInput, index=0, job=1):
+        market.createBatches([batch(inputs=[job_input(), neither])], sender=requester)
 
 
-def test_create_jobs_reverts_if_inline_input_does_not_match_hash(market, requester, staked):
-    forged = (EMBED_ID, keccak(b"claimed"), b"actual", "", PAYMENT, TIMEOUT, 0, False)
-    with ape.reverts(market.JobMarketInputHashMismatch, index=0, inputHash=keccak(b"claimed"), actual=keccak(b"actual")):
-        market.createJobs([forged], sender=requester)
+def test_create_batches_reverts_if_inline_input_does_not_match_hash(market, requester, staked):
+    forged = (keccak(b"claimed"), b"actual", "")
+    with ape.reverts(
+        market.JobMarketInputHashMismatch, index=0, job=0, inputHash=keccak(b"claimed"), actual=keccak(b"actual")
+    ):
+        market.createBatches([batch(inputs=[forged])], sender=requester)
 
 
-def test_create_jobs_reverts_if_timeout_zero(market, requester, staked):
-    with ape.reverts(market.JobMarketInvalidTimeout, index=0, timeout=0):
-        market.createJobs([request(timeout=0)], sender=requester)
+def test_create_batches_reverts_if_timeout_zero(market, requester, staked):
+    with ape.reverts(market.JobMarketInvalidTimeout, index=0):
+        market.createBatches([batch(timeout=0)], sender=requester)
 
 
-def test_create_jobs_reverts_if_audit_rate_above_one(market, requester, staked):
+def test_create_batches_reverts_if_audit_rate_above_one(market, requester, staked):
     with ape.reverts(market.JobMarketInvalidAuditRate, index=0, auditBps=10_001, baseAuditBps=0):
-        market.createJobs([request(audit_bps=10_001)], sender=requester)
+        market.createBatches([batch(audit_bps=10_001)], sender=requester)
 
 
-def test_create_jobs_reverts_if_audit_rate_below_base(deploy_market, credit, requester, funded):
+def test_create_batches_reverts_if_audit_rate_below_base(deploy_market, credit, requester, funded):
     _, mkt = deploy_market(baseAuditBps=1_000)
     credit.approve(mkt, 2**256 - 1, sender=requester)
     with ape.reverts(mkt.JobMarketInvalidAuditRate, index=0, auditBps=500, baseAuditBps=1_000):
-        mkt.createJobs([request(audit_bps=500)], sender=requester)
+        mkt.createBatches([batch(audit_bps=500)], sender=requester)
     # 0 means "the base rate", which costs no premium.
-    tx = mkt.createJobs([request(audit_bps=0)], sender=requester)
-    assert tx.decode_logs(mkt.JobCreated)[0].auditBps == 1_000
-    assert credit.balanceOf(mkt) == PAYMENT
+    tx = mkt.createBatches([batch(audit_bps=0)], sender=requester)
+    assert tx.decode_logs(mkt.BatchCreated)[0].auditBps == 1_000
+    assert credit.balanceOf(mkt) == PRICE
 
 
-def test_create_jobs_reverts_if_allowance_insufficient(market, credit, requester, staked):
-    credit.approve(market, PAYMENT - 1, sender=requester)
-    with ape.reverts(credit.ERC20InsufficientAllowance, spender=market, allowance=PAYMENT - 1, needed=PAYMENT):
-        market.createJobs([request()], sender=requester)
+def test_create_batches_reverts_if_allowance_insufficient(market, credit, requester, staked):
+    credit.approve(market, PRICE - 1, sender=requester)
+    with ape.reverts(credit.ERC20InsufficientAllowance, spender=market, allowance=PRICE - 1, needed=PRICE):
+        market.createBatches([batch()], sender=requester)
 
 
-def test_create_jobs_reverts_if_balance_insufficient(market, credit, outsider, requester2, staked):
-    balance = credit.balanceOf(outsider)
-    credit.transfer(requester2, balance - 1, sender=outsider)
-    with ape.reverts(credit.ERC20InsufficientBalance, sender=outsider, balance=1, needed=PAYMENT):
-        market.createJobs([request()], sender=outsider)
+def test_create_batches_reverts_if_balance_insufficient(market, credit, outsider, requester2, staked):
+    credit.transfer(requester2, credit.balanceOf(outsider) - 1, sender=outsider)
+    with ape.reverts(credit.ERC20InsufficientBalance, sender=outsider, balance=1, needed=PRICE):
+        market.createBatches([batch()], sender=outsider)
 
 
-def test_cancel_jobs_refunds_open_jobs_to_balance(proto, market, requester):
-    job_id, _ = proto.create(requester, request(audit_bps=10_000))
-    tx = market.cancelJobs([job_id], sender=requester)
-    refund = PAYMENT + PAYMENT // 10
+def test_cancel_batches_refunds_open_batches_to_balance(proto, market, requester):
+    batch_id, _ = proto.create(requester, batch(b"a", b"b", audit_bps=10_000))
+    tx = market.cancelBatches([batch_id], sender=requester)
+    refund = 2 * (PRICE + FEE)
     assert tx.events == [
-        market.JobCancelled(jobId=job_id, requester=requester),
-        market.Credited(account=requester, jobId=job_id, amount=refund, reason=REFUND),
+        market.BatchCancelled(batchId=batch_id, requester=requester),
+        market.Credited(account=requester, batchId=batch_id, amount=refund, reason=Reason.REFUND),
     ]
-    assert market.getJob(job_id).status == CANCELLED
+    assert market.getBatch(batch_id).status == BatchStatus.CANCELLED
+    assert market.jobStatus(job_id(batch_id, 1)) == JobStatus.CANCELLED
     assert market.balanceOf(requester) == refund
 
 
-def test_cancel_jobs_reverts_if_not_requester(proto, market, requester, requester2):
-    job_id, _ = proto.create(requester)
-    with ape.reverts(market.JobMarketNotRequester, jobId=job_id, caller=requester2):
-        market.cancelJobs([job_id], sender=requester2)
+def test_cancel_batches_reverts_if_not_requester(proto, market, requester, requester2):
+    batch_id, _ = proto.create(requester)
+    with ape.reverts(market.JobMarketNotRequester, batchId=batch_id, caller=requester2):
+        market.cancelBatches([batch_id], sender=requester2)
 
 
-def test_cancel_jobs_reverts_if_taken(proto, market, requester, worker):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    with ape.reverts(market.JobMarketInvalidStatus, jobId=job_id, status=2):
-        market.cancelJobs([job_id], sender=requester)
+def test_cancel_batches_reverts_if_taken(proto, market, requester, worker):
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.TAKEN):
+        market.cancelBatches([batch_id], sender=requester)
 
 
-def test_cancel_jobs_reverts_if_empty(market, requester, staked):
-    with ape.reverts(market.JobMarketEmptyBatch):
-        market.cancelJobs([], sender=requester)
+def test_cancel_batches_reverts_if_empty(market, requester, staked):
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+        market.cancelBatches([], sender=requester)
 
 
 def test_constructor_reverts_if_params_inconsistent(deploy_market, project):
@@ -191,6 +198,7 @@ def test_constructor_reverts_if_params_inconsistent(deploy_market, project):
         {"baseAuditBps": 10_001},
         {"challengeWindow": 0},
         {"verdictWindow": 0},
+        {"maxBatchSize": 0},
     ):
         with ape.reverts(project.JobMarket.JobMarketInvalidParams):
             deploy_market(**bad)
@@ -203,4 +211,4 @@ def test_getters_report_wiring_and_params(market, credit, registry, staking, tre
     params = market.params()
     assert params.treasury == treasury
     assert params.collateralBps == 20_000
-    assert market.collateralFor(PAYMENT) == 2 * PAYMENT
+    assert market.collateralFor(PRICE) == COLLATERAL

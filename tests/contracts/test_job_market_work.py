@@ -1,269 +1,272 @@
-"""takeJobs, commitResults, expireJobs, drawAudits, finalizeJobs and withdraw."""
+"""takeBatches, commitResults, expireBatches, drawAudits, finalizeBatches and withdraw."""
 
 import ape
 from eth_abi import encode
 from eth_utils import keccak
 
 from .helpers import (
-    AUDITED,
-    COMMITTED,
+    COLLATERAL,
     CREDIT,
-    EXPIRED,
-    FINALIZED,
-    OPEN,
-    PAYMENT,
-    PROTOCOL_FEE,
-    REFUND,
-    SLASH_SHARE,
-    TAKEN,
+    FEE,
+    PRICE,
+    PROTOCOL,
     TIMEOUT,
-    UNAUDITED,
     VERIFIER,
+    WINDOW,
     WORKER,
-    WORKER_PAYMENT,
-    request,
+    AuditStatus,
+    BatchStatus,
+    JobStatus,
+    Reason,
+    batch,
+    job_id,
+    output_hashes,
 )
 
-COLLATERAL = 2 * PAYMENT
-WINDOW = 600
+# ---------------------------------------------------------------- takeBatches
 
 
-# ------------------------------------------------------------------ takeJobs
-
-
-def test_take_jobs_assigns_worker_and_locks_collateral(proto, market, staking, chain, requester, worker):
-    first, _ = proto.create(requester, request(b"a"), request(b"b"))
+def test_take_batches_assigns_worker_and_locks_collateral_for_every_job(
+    proto, market, staking, chain, requester, worker
+):
+    first, _ = proto.create(requester, batch(b"a", b"b", b"c"), batch(b"d"))
     tx = proto.take(worker, first, first + 1)
     now = chain.blocks[tx.block_number].timestamp
-    assert tx.events.filter(market.JobTaken) == [
-        market.JobTaken(jobId=first, worker=worker, deadline=now + TIMEOUT, collateral=COLLATERAL),
-        market.JobTaken(jobId=first + 1, worker=worker, deadline=now + TIMEOUT, collateral=COLLATERAL),
+    assert tx.events.filter(market.BatchTaken) == [
+        market.BatchTaken(batchId=first, worker=worker, deadline=now + TIMEOUT, collateral=3 * COLLATERAL),
+        market.BatchTaken(batchId=first + 1, worker=worker, deadline=now + TIMEOUT, collateral=COLLATERAL),
     ]
-    assert staking.CollateralLocked(account=worker, role=WORKER, amount=2 * COLLATERAL) in tx.events
-    assert staking.getStake(worker, WORKER).locked == 2 * COLLATERAL
-    job = market.getJob(first)
-    assert (job.worker, job.status, job.deadline) == (worker.address, TAKEN, now + TIMEOUT)
+    assert staking.CollateralLocked(account=worker, role=WORKER, amount=4 * COLLATERAL) in tx.events
+    assert staking.getStake(worker, WORKER).locked == 4 * COLLATERAL
+    stored = market.getBatch(first)
+    assert (stored.worker, stored.status, stored.deadline) == (worker.address, BatchStatus.TAKEN, now + TIMEOUT)
+    assert market.jobStatus(job_id(first, 2)) == JobStatus.TAKEN
 
 
-def test_take_jobs_reverts_if_not_registered_worker(proto, market, requester, outsider):
-    job_id, _ = proto.create(requester)
+def test_take_batches_reverts_if_not_registered_worker(proto, market, requester, outsider):
+    batch_id, _ = proto.create(requester)
     with ape.reverts(market.JobMarketNotRegistered, account=outsider, role=WORKER):
-        proto.take(outsider, job_id)
+        proto.take(outsider, batch_id)
 
 
-def test_take_jobs_reverts_if_already_taken(proto, market, requester, worker, worker2):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    with ape.reverts(market.JobMarketInvalidStatus, jobId=job_id, status=TAKEN):
-        proto.take(worker2, job_id)
+def test_take_batches_reverts_if_already_taken(proto, market, requester, worker, worker2):
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.TAKEN):
+        proto.take(worker2, batch_id)
 
 
-def test_take_jobs_reverts_if_free_stake_insufficient(proto, staking, requester, worker):
-    big = 400 * CREDIT  # Collateral 800 credits of a 1,000-credit stake.
-    first, _ = proto.create(requester, request(b"a", payment=big), request(b"b", payment=big))
+def test_take_batches_reverts_if_unknown(market, worker, staked):
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=99, status=BatchStatus.NONE):
+        market.takeBatches([99], sender=worker)
+
+
+def test_take_batches_reverts_if_free_stake_insufficient(proto, staking, requester, worker):
+    big = 200 * CREDIT  # Collateral 400 per job; two jobs take 800 of the 1,000-credit stake.
+    first, _ = proto.create(requester, batch(b"a", b"b", price=big), batch(b"c", price=big))
     proto.take(worker, first)
     with ape.reverts(
-        staking.StakingInsufficientFreeStake,
-        account=worker,
-        role=WORKER,
-        required=2 * big,
-        available=1_000 * CREDIT - 2 * big,
+        staking.StakingInsufficientFreeStake, account=worker, role=WORKER, required=2 * big, available=200 * CREDIT
     ):
         proto.take(worker, first + 1)
 
 
-def test_take_jobs_reverts_if_empty(market, worker, staked):
-    with ape.reverts(market.JobMarketEmptyBatch):
-        market.takeJobs([], sender=worker)
+def test_take_batches_reverts_if_empty(market, worker, staked):
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+        market.takeBatches([], sender=worker)
 
 
 # ------------------------------------------------------------- commitResults
 
 
-def test_commit_results_records_hash_and_seed_block(proto, market, chain, requester, worker):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    output_hash = keccak(b"embedding bytes")
-    tx = proto.commit(worker, [job_id], [output_hash])
+def test_commit_results_emits_hashes_and_seed_block(proto, market, chain, requester, worker):
+    batch_id, _ = proto.create(requester, batch(b"a", b"b"))
+    proto.take(worker, batch_id)
+    hashes = output_hashes(batch_id, 2)
+    tx = proto.commit(worker, [batch_id], [hashes])
     now = chain.blocks[tx.block_number].timestamp
     assert tx.events == [
-        market.ResultCommitted(
-            jobId=job_id,
+        market.ResultsCommitted(
+            batchId=batch_id,
             worker=worker,
-            outputHash=output_hash,
+            outputHashes=hashes,
             seedBlock=tx.block_number + 1,
             challengeDeadline=now + WINDOW,
         )
     ]
-    job = market.getJob(job_id)
-    assert (job.status, job.outputHash, job.seedBlock) == (COMMITTED, output_hash, tx.block_number + 1)
+    stored = market.getBatch(batch_id)
+    assert (stored.status, stored.seedBlock, stored.deadline) == (
+        BatchStatus.COMMITTED,
+        tx.block_number + 1,
+        now + WINDOW,
+    )
 
 
 def test_commit_results_reverts_if_not_the_worker(proto, market, requester, worker, worker2):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    with ape.reverts(market.JobMarketNotWorker, jobId=job_id, caller=worker2):
-        proto.commit(worker2, [job_id])
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketNotWorker, batchId=batch_id, caller=worker2):
+        proto.commit(worker2, [batch_id])
 
 
 def test_commit_results_reverts_if_deadline_passed(proto, market, requester, worker):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    deadline = market.getJob(job_id).deadline
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    deadline = market.getBatch(batch_id).deadline
     proto.after(TIMEOUT)
-    with ape.reverts(market.JobMarketDeadlinePassed, jobId=job_id, deadline=deadline):
-        proto.commit(worker, [job_id])
+    with ape.reverts(market.JobMarketDeadlinePassed, id=batch_id, deadline=deadline):
+        proto.commit(worker, [batch_id])
 
 
 def test_commit_results_reverts_if_zero_hash(proto, market, requester, worker):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    with ape.reverts(market.JobMarketZeroOutputHash, jobId=job_id):
-        proto.commit(worker, [job_id], [b"\x00" * 32])
+    batch_id, _ = proto.create(requester, batch(b"a", b"b"))
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketZeroOutputHash, batchId=batch_id, index=1):
+        proto.commit(worker, [batch_id], [[keccak(b"ok"), b"\x00" * 32]])
 
 
-def test_commit_results_reverts_if_lengths_differ(proto, market, requester, worker):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    with ape.reverts(market.JobMarketLengthMismatch, expected=1, actual=2):
-        market.commitResults([job_id], [keccak(b"a"), keccak(b"b")], sender=worker)
+def test_commit_results_reverts_if_hash_count_differs_from_batch_size(proto, market, requester, worker):
+    batch_id, _ = proto.create(requester, batch(b"a", b"b"))
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketLengthMismatch, batchId=batch_id, expected=2, actual=1):
+        proto.commit(worker, [batch_id], [[keccak(b"a")]])
+    with ape.reverts(market.JobMarketLengthMismatch, batchId=0, expected=1, actual=2):
+        market.commitResults([batch_id], [[keccak(b"a")], [keccak(b"b")]], sender=worker)
 
 
 def test_commit_results_reverts_if_not_taken(proto, market, requester, worker):
-    job_id, _ = proto.create(requester)
-    with ape.reverts(market.JobMarketInvalidStatus, jobId=job_id, status=OPEN):
-        proto.commit(worker, [job_id])
+    batch_id, _ = proto.create(requester)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.OPEN):
+        proto.commit(worker, [batch_id], [[keccak(b"a")]])
 
 
-def test_commit_results_reverts_if_empty(market, worker, staked):
-    with ape.reverts(market.JobMarketEmptyBatch):
-        market.commitResults([], [], sender=worker)
+# -------------------------------------------------------------- expireBatches
 
 
-# ----------------------------------------------------------------- expireJobs
-
-
-def test_expire_jobs_slashes_worker_and_refunds_requester(proto, market, staking, requester, worker, treasury, outsider):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
+def test_expire_batches_slashes_worker_and_refunds_requester(
+    proto, market, staking, requester, worker, treasury, outsider
+):
+    batch_id, _ = proto.create(requester, batch(b"a", b"b"))
+    proto.take(worker, batch_id)
     proto.after(TIMEOUT)
-    tx = market.expireJobs([job_id], sender=outsider)
-    half = COLLATERAL // 2
-    assert tx.events.filter(market.JobTimedOut) == [market.JobTimedOut(jobId=job_id, worker=worker, reopened=False)]
+    tx = market.expireBatches([batch_id], sender=outsider)
+    slashed = 2 * COLLATERAL
+    assert tx.events.filter(market.BatchTimedOut) == [
+        market.BatchTimedOut(batchId=batch_id, worker=worker, reopened=False)
+    ]
     assert tx.events.filter(market.PartySlashed) == [
-        market.PartySlashed(jobId=job_id, account=worker, role=WORKER, amount=COLLATERAL)
+        market.PartySlashed(batchId=batch_id, account=worker, role=WORKER, amount=slashed)
     ]
     assert tx.events.filter(market.Credited) == [
-        market.Credited(account=requester, jobId=job_id, amount=half, reason=SLASH_SHARE),
-        market.Credited(account=treasury, jobId=job_id, amount=COLLATERAL - half, reason=SLASH_SHARE),
-        market.Credited(account=requester, jobId=job_id, amount=PAYMENT, reason=REFUND),
+        market.Credited(account=requester, batchId=batch_id, amount=slashed // 2, reason=Reason.SLASH_SHARE),
+        market.Credited(account=treasury, batchId=batch_id, amount=slashed // 2, reason=Reason.SLASH_SHARE),
+        market.Credited(account=requester, batchId=batch_id, amount=2 * PRICE, reason=Reason.REFUND),
     ]
-    assert market.getJob(job_id).status == EXPIRED
-    assert market.balanceOf(requester) == PAYMENT + half
+    assert market.getBatch(batch_id).status == BatchStatus.EXPIRED
+    assert market.jobStatus(job_id(batch_id)) == JobStatus.EXPIRED
     stake = staking.getStake(worker, WORKER)
-    assert (stake.amount, stake.locked) == (1_000 * CREDIT - COLLATERAL, 0)
+    assert (stake.amount, stake.locked) == (1_000 * CREDIT - slashed, 0)
 
 
-def test_expire_jobs_reopens_job_if_requester_chose_reopen(proto, market, requester, worker, worker2, outsider):
-    job_id, _ = proto.create(requester, request(reopen=True))
-    proto.take(worker, job_id)
+def test_expire_batches_reopens_batch_if_requester_chose_reopen(proto, market, requester, worker, worker2, outsider):
+    batch_id, _ = proto.create(requester, batch(reopen=True))
+    proto.take(worker, batch_id)
     proto.after(TIMEOUT)
-    tx = market.expireJobs([job_id], sender=outsider)
-    assert market.JobTimedOut(jobId=job_id, worker=worker, reopened=True) in tx.events
-    job = market.getJob(job_id)
-    assert (job.status, job.worker) == (OPEN, ape.utils.ZERO_ADDRESS)
-    assert market.balanceOf(requester) == COLLATERAL // 2  # Slash share, no refund: the job lives on.
-    proto.take(worker2, job_id)
-    assert market.getJob(job_id).worker == worker2
+    tx = market.expireBatches([batch_id], sender=outsider)
+    assert market.BatchTimedOut(batchId=batch_id, worker=worker, reopened=True) in tx.events
+    stored = market.getBatch(batch_id)
+    assert (stored.status, stored.worker) == (BatchStatus.OPEN, ape.utils.ZERO_ADDRESS)
+    assert market.balanceOf(requester) == COLLATERAL // 2  # Slash share, no refund: the batch lives on.
+    proto.take(worker2, batch_id)
+    assert market.getBatch(batch_id).worker == worker2
 
 
-def test_expire_jobs_reverts_if_deadline_not_reached(proto, market, requester, worker, outsider):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    deadline = market.getJob(job_id).deadline
-    with ape.reverts(market.JobMarketDeadlineNotReached, jobId=job_id, deadline=deadline):
-        market.expireJobs([job_id], sender=outsider)
+def test_expire_batches_reverts_if_deadline_not_reached(proto, market, requester, worker, outsider):
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    deadline = market.getBatch(batch_id).deadline
+    with ape.reverts(market.JobMarketDeadlineNotReached, id=batch_id, deadline=deadline):
+        market.expireBatches([batch_id], sender=outsider)
 
 
-def test_expire_jobs_reverts_if_committed(proto, market, requester, worker, outsider):
-    job_id = proto.committed_job(requester, worker)
+def test_expire_batches_reverts_if_committed(proto, market, requester, worker, outsider):
+    batch_id = proto.committed_batch(requester, worker)
     proto.after(TIMEOUT)
-    with ape.reverts(market.JobMarketInvalidStatus, jobId=job_id, status=COMMITTED):
-        market.expireJobs([job_id], sender=outsider)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.COMMITTED):
+        market.expireBatches([batch_id], sender=outsider)
 
 
 def test_slash_below_minimum_deregisters_worker(proto, market, staking, requester, worker, outsider):
-    big = 300 * CREDIT  # Collateral 600 of 1,000; after the slash 400 remain, above the 100 minimum.
-    first, _ = proto.create(requester, request(b"a", payment=big), request(b"b", payment=200 * CREDIT))
-    proto.take(worker, first, first + 1)
+    first, _ = proto.create(requester, batch(b"a", b"b", price=240 * CREDIT))  # Collateral 960 of 1,000.
+    proto.take(worker, first)
     proto.after(TIMEOUT)
-    tx = market.expireJobs([first, first + 1], sender=outsider)
+    tx = market.expireBatches([first], sender=outsider)
     assert staking.Deregistered(account=worker, role=WORKER) in tx.events
     assert not staking.isActive(worker, WORKER)
-    assert staking.getStake(worker, WORKER).amount == 0
+    assert staking.getStake(worker, WORKER).amount == 40 * CREDIT
 
 
 # ----------------------------------------------------------------- drawAudits
 
 
-def _expected_audit(chain, seed_block: int, job_id: int, audit_bps: int) -> bool:
+def _expected_audit(chain, seed_block: int, job: int, audit_bps: int) -> bool:
     seed = chain.blocks[seed_block].hash
-    roll = int.from_bytes(keccak(encode(["bytes32", "uint256"], [seed, job_id])), "big") % 10_000
+    roll = int.from_bytes(keccak(encode(["bytes32", "uint256"], [seed, job])), "big") % 10_000
     return roll < audit_bps
 
 
 def test_draw_audits_follows_blockhash_of_seed_block(proto, market, chain, requester, worker, outsider):
-    requests = [request(b"job %d" % i, audit_bps=5_000) for i in range(24)]
-    first, _ = proto.create(requester, *requests)
-    ids = list(range(first, first + 24))
-    proto.take(worker, *ids)
-    commit = proto.commit(worker, ids)
+    batch_id, _ = proto.create(requester, batch(*[b"job %d" % i for i in range(24)], audit_bps=5_000))
+    proto.take(worker, batch_id)
+    commit = proto.commit(worker, [batch_id])
     chain.mine(1)
-    tx = market.drawAudits(ids, sender=outsider)
-    assigned = {e.jobId for e in tx.decode_logs(market.AuditAssigned)}
-    skipped = {e.jobId for e in tx.decode_logs(market.AuditNotSelected)}
-    expected = {j for j in ids if _expected_audit(chain, commit.block_number + 1, j, 5_000)}
-    assert assigned == expected
-    assert skipped == set(ids) - expected
-    assert assigned and skipped  # 24 fair coins: P(all equal) = 2**-23.
+    tx = market.drawAudits([batch_id], sender=outsider)
+    jobs = [job_id(batch_id, i) for i in range(24)]
+    expected = {j for j in jobs if _expected_audit(chain, commit.block_number + 1, j, 5_000)}
+    assert {e.jobId for e in tx.decode_logs(market.AuditAssigned)} == expected
+    assert tx.events.filter(market.AuditsDrawn) == [market.AuditsDrawn(batchId=batch_id, audited=len(expected))]
+    assert 0 < len(expected) < 24  # 24 fair coins: P(all equal) = 2**-23.
+    assert market.auditedJobs(batch_id) == len(expected)
+    assert market.getBatch(batch_id).status == BatchStatus.DRAWN
+    for j in jobs:
+        assert market.jobStatus(j) == (JobStatus.AUDITED if j in expected else JobStatus.UNAUDITED)
 
 
 def test_draw_audits_assigns_a_staked_verifier_other_than_worker(proto, market, staking, requester, worker, verifiers):
-    job_id = proto.committed_job(requester, worker, audit_bps=10_000)
-    tx = proto.draw([job_id], worker)
-    (event,) = tx.decode_logs(market.AuditAssigned)
-    assert event.verifier in {v.address for v in verifiers}
-    assert market.getJob(job_id).status == AUDITED
-    assert list(market.jobVerifiers(job_id)) == [event.verifier]
-    assert staking.getStake(event.verifier, VERIFIER).locked == COLLATERAL
+    job, verifier = proto.audited_job(requester, worker)
+    assert verifier in {v.address for v in verifiers}
+    audit = market.getAudit(job)
+    assert audit.status == AuditStatus.ASSIGNED
+    assert list(market.jobVerifiers(job)) == [verifier]
+    assert staking.getStake(verifier, VERIFIER).locked == COLLATERAL
 
 
-def test_draw_audits_skips_job_when_not_selected(proto, market, requester, worker):
-    job_id = proto.committed_job(requester, worker, audit_bps=0)
-    tx = proto.draw([job_id], worker)
-    assert tx.events == [market.AuditNotSelected(jobId=job_id)]
-    assert market.getJob(job_id).status == UNAUDITED
+def test_draw_audits_selects_nothing_at_rate_zero(proto, market, requester, worker):
+    batch_id = proto.committed_batch(requester, worker, b"a", b"b")
+    tx = market.drawAudits([batch_id], sender=worker)
+    assert tx.events == [market.AuditsDrawn(batchId=batch_id, audited=0)]
+    assert market.jobStatus(job_id(batch_id, 1)) == JobStatus.UNAUDITED
 
 
 def test_draw_audits_reverts_if_seed_block_not_mined(proto, market, requester, worker, outsider):
-    job_id, _ = proto.create(requester, request(audit_bps=10_000))
-    proto.take(worker, job_id)
-    commit = proto.commit(worker, [job_id])
+    batch_id, _ = proto.create(requester, batch(audit_bps=10_000))
+    proto.take(worker, batch_id)
+    commit = proto.commit(worker, [batch_id])
     # With automine, the draw transaction itself is mined in the seed block.
-    with ape.reverts(market.JobMarketSeedPending, jobId=job_id, seedBlock=commit.block_number + 1):
-        market.drawAudits([job_id], sender=outsider)
+    with ape.reverts(market.JobMarketSeedPending, batchId=batch_id, seedBlock=commit.block_number + 1):
+        market.drawAudits([batch_id], sender=outsider)
 
 
 def test_draw_audits_rearms_seed_out_of_blockhash_reach(proto, market, chain, requester, worker, outsider):
-    job_id, _ = proto.create(requester, request(audit_bps=10_000))
-    proto.take(worker, job_id)
-    proto.commit(worker, [job_id])
+    batch_id, _ = proto.create(requester, batch(audit_bps=10_000))
+    proto.take(worker, batch_id)
+    proto.commit(worker, [batch_id])
     chain.mine(300)
-    tx = market.drawAudits([job_id], sender=outsider)
-    assert tx.events == [market.AuditSeedRearmed(jobId=job_id, seedBlock=tx.block_number + 1)]
-    assert market.getJob(job_id).status == COMMITTED  # Never unaudited by default.
+    tx = market.drawAudits([batch_id], sender=outsider)
+    assert tx.events == [market.AuditSeedRearmed(batchId=batch_id, seedBlock=tx.block_number + 1)]
+    assert market.getBatch(batch_id).status == BatchStatus.COMMITTED  # Never unaudited by default.
     chain.mine(1)
-    tx = market.drawAudits([job_id], sender=outsider)
+    tx = market.drawAudits([batch_id], sender=outsider)
     assert len(tx.decode_logs(market.AuditAssigned)) == 1
 
 
@@ -273,91 +276,98 @@ def test_draw_audits_reports_unavailable_if_only_the_worker_verifies(
     staking.stake(VERIFIER, 1_000 * CREDIT, "", sender=worker)
     for v in verifiers:
         staking.requestExit(VERIFIER, sender=v)
-    job_id = proto.committed_job(requester, worker, audit_bps=10_000)
-    tx = proto.draw([job_id], worker)
-    assert tx.events == [market.AuditUnavailable(jobId=job_id)]
-    assert market.getJob(job_id).status == UNAUDITED
+    batch_id = proto.committed_batch(requester, worker, audit_bps=10_000)
+    tx = market.drawAudits([batch_id], sender=worker)
+    assert tx.events == [
+        market.AuditUnavailable(jobId=job_id(batch_id)),
+        market.AuditsDrawn(batchId=batch_id, audited=0),
+    ]
+    assert market.jobStatus(job_id(batch_id)) == JobStatus.UNAUDITED
 
 
 def test_draw_audits_reverts_if_not_committed(proto, market, requester, worker):
-    job_id, _ = proto.create(requester)
-    with ape.reverts(market.JobMarketInvalidStatus, jobId=job_id, status=OPEN):
-        proto.draw([job_id], worker)
+    batch_id, _ = proto.create(requester)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.OPEN):
+        market.drawAudits([batch_id], sender=worker)
 
 
-# --------------------------------------------------------------- finalizeJobs
+# ------------------------------------------------------------ finalizeBatches
 
 
-def test_finalize_jobs_pays_worker_minus_protocol_fee(proto, market, staking, requester, worker, treasury, outsider):
-    job_id = proto.committed_job(requester, worker)
+def test_finalize_batches_pays_worker_minus_protocol_fee(proto, market, staking, requester, worker, treasury, outsider):
+    batch_id = proto.committed_batch(requester, worker, b"a", b"b", b"c")
     proto.after(WINDOW)
-    tx = market.finalizeJobs([job_id], sender=outsider)
-    fee = PAYMENT * 500 // 10_000
-    assert tx.events.filter(market.AuditNotSelected) == [market.AuditNotSelected(jobId=job_id)]
-    assert tx.events.filter(market.JobFinalized) == [
-        market.JobFinalized(jobId=job_id, worker=worker, workerPayment=PAYMENT - fee)
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    assert market.AuditsDrawn(batchId=batch_id, audited=0) in tx.events
+    assert tx.events.filter(market.BatchFinalized) == [
+        market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=3, workerPayment=3 * (PRICE - PROTOCOL))
     ]
     assert tx.events.filter(market.Credited) == [
-        market.Credited(account=worker, jobId=job_id, amount=PAYMENT - fee, reason=WORKER_PAYMENT),
-        market.Credited(account=treasury, jobId=job_id, amount=fee, reason=PROTOCOL_FEE),
+        market.Credited(account=worker, batchId=batch_id, amount=3 * (PRICE - PROTOCOL), reason=Reason.WORKER_PAYMENT),
+        market.Credited(account=treasury, batchId=batch_id, amount=3 * PROTOCOL, reason=Reason.PROTOCOL_FEE),
     ]
-    assert market.getJob(job_id).status == FINALIZED
+    assert market.getBatch(batch_id).status == BatchStatus.FINALIZED
+    assert market.jobStatus(job_id(batch_id, 2)) == JobStatus.FINALIZED
     assert staking.getStake(worker, WORKER).locked == 0
 
 
-def test_finalize_jobs_refunds_unused_premium(proto, market, chain, requester, worker, outsider):
-    job_id, _ = proto.create(requester, request(audit_bps=5_000))
-    proto.take(worker, job_id)
-    seed_block = proto.commit(worker, [job_id]).block_number + 1
+def test_finalize_batches_refunds_unused_premium(proto, market, chain, requester, worker, outsider):
+    batch_id, _ = proto.create(requester, batch(audit_bps=5_000))
+    proto.take(worker, batch_id)
+    seed_block = proto.commit(worker, [batch_id]).block_number + 1
     chain.mine(1)
     # Re-arm the seed (by letting it fall out of blockhash reach) until the draw misses.
-    while _expected_audit(chain, seed_block, job_id, 5_000):
+    while _expected_audit(chain, seed_block, job_id(batch_id), 5_000):
         chain.mine(257)
-        rearm = market.drawAudits([job_id], sender=outsider)
+        rearm = market.drawAudits([batch_id], sender=outsider)
         seed_block = rearm.decode_logs(market.AuditSeedRearmed)[0].seedBlock
         chain.mine(1)
     proto.after(WINDOW)
-    tx = market.finalizeJobs([job_id], sender=outsider)
-    assert market.AuditNotSelected(jobId=job_id) in tx.events
-    assert market.Credited(account=requester, jobId=job_id, amount=PAYMENT // 10, reason=REFUND) in tx.events
-    assert market.balanceOf(requester) == PAYMENT // 10
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    assert market.AuditsDrawn(batchId=batch_id, audited=0) in tx.events
+    assert market.Credited(account=requester, batchId=batch_id, amount=FEE, reason=Reason.REFUND) in tx.events
+    assert market.balanceOf(requester) == FEE
 
 
-def test_finalize_jobs_leaves_job_for_audit_when_draw_selects_it(proto, market, requester, worker, outsider):
-    job_id = proto.committed_job(requester, worker, audit_bps=10_000)
+def test_finalize_batches_pays_only_jobs_not_under_audit(proto, market, staking, chain, requester, worker, outsider):
+    batch_id, _ = proto.create(requester, batch(*[b"job %d" % i for i in range(24)], audit_bps=5_000))
+    proto.take(worker, batch_id)
+    seed_block = proto.commit(worker, [batch_id]).block_number + 1
     proto.after(WINDOW)
-    tx = market.finalizeJobs([job_id], sender=outsider)
-    assert len(tx.decode_logs(market.AuditAssigned)) == 1
-    assert not tx.decode_logs(market.JobFinalized)
-    assert market.getJob(job_id).status == AUDITED
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    expected = [i for i in range(24) if _expected_audit(chain, seed_block, job_id(batch_id, i), 5_000)]
+    assert [e.jobId for e in tx.decode_logs(market.AuditAssigned)] == [job_id(batch_id, i) for i in expected]
+    (finalized,) = tx.decode_logs(market.BatchFinalized)
+    assert finalized.paidJobs == 24 - len(expected)
+    assert staking.getStake(worker, WORKER).locked == len(expected) * COLLATERAL
 
 
-def test_finalize_jobs_reverts_if_window_open(proto, market, requester, worker, outsider):
-    job_id = proto.committed_job(requester, worker)
-    deadline = market.getJob(job_id).deadline
-    with ape.reverts(market.JobMarketDeadlineNotReached, jobId=job_id, deadline=deadline):
-        market.finalizeJobs([job_id], sender=outsider)
+def test_finalize_batches_reverts_if_window_open(proto, market, requester, worker, outsider):
+    batch_id = proto.committed_batch(requester, worker)
+    deadline = market.getBatch(batch_id).deadline
+    with ape.reverts(market.JobMarketDeadlineNotReached, id=batch_id, deadline=deadline):
+        market.finalizeBatches([batch_id], sender=outsider)
 
 
-def test_finalize_jobs_reverts_if_not_committed(proto, market, requester, worker, outsider):
-    job_id, _ = proto.create(requester)
-    proto.take(worker, job_id)
-    with ape.reverts(market.JobMarketInvalidStatus, jobId=job_id, status=TAKEN):
-        market.finalizeJobs([job_id], sender=outsider)
+def test_finalize_batches_reverts_if_not_committed(proto, market, requester, worker, outsider):
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.TAKEN):
+        market.finalizeBatches([batch_id], sender=outsider)
 
 
-def test_finalize_jobs_reverts_if_empty(market, outsider, staked):
-    with ape.reverts(market.JobMarketEmptyBatch):
-        market.finalizeJobs([], sender=outsider)
+def test_finalize_batches_reverts_if_empty(market, outsider, staked):
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+        market.finalizeBatches([], sender=outsider)
 
 
 # ------------------------------------------------------------------- withdraw
 
 
 def test_withdraw_transfers_balance_and_zeroes_it(proto, market, credit, requester, worker, outsider):
-    job_id = proto.committed_job(requester, worker)
+    batch_id = proto.committed_batch(requester, worker)
     proto.after(WINDOW)
-    market.finalizeJobs([job_id], sender=outsider)
+    market.finalizeBatches([batch_id], sender=outsider)
     earned = market.balanceOf(worker)
     before = credit.balanceOf(worker)
     tx = market.withdraw(sender=worker)

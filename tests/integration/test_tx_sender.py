@@ -1,0 +1,61 @@
+"""The transaction sender against a real anvil: simulation, decoded reverts, nonces."""
+
+import threading
+
+import pytest
+
+from node.chain.errors import ContractRevertError
+
+from .conftest import MODEL
+
+
+def test_transact_simulates_and_raises_decoded_revert_without_sending(anvil, deployed):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    market = deployment.contract(w3, "JobMarket")
+    sender = senders[3]
+    nonce_before = w3.eth.get_transaction_count(sender.address)
+    with pytest.raises(ContractRevertError) as info:
+        sender.transact(market.functions.withdraw())
+    assert info.value.name == "JobMarketNothingToWithdraw"
+    assert info.value.args_by_name == {"account": sender.address}
+    assert w3.eth.get_transaction_count(sender.address) == nonce_before  # Nothing was sent.
+
+
+def test_concurrent_sends_use_consecutive_nonces_and_all_land(anvil, deployed):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    credit = deployment.contract(w3, "Credit")
+    owner = senders[0]
+    start = w3.eth.get_transaction_count(owner.address)
+    receipts = []
+
+    def mint(i: int) -> None:
+        receipts.append(owner.transact(credit.functions.mint(senders[4].address, i + 1)))
+
+    threads = [threading.Thread(target=mint, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(receipts) == 12 and all(r["status"] == 1 for r in receipts)
+    assert w3.eth.get_transaction_count(owner.address) == start + 12
+    assert credit.functions.balanceOf(senders[4].address).call() == sum(range(1, 13))
+
+
+def test_deployment_registers_models_and_wires_staking(anvil, deployed):
+    deployment, _ = deployed
+    w3 = anvil.web3()
+    registry = deployment.contract(w3, "ModelRegistry")
+    staking = deployment.contract(w3, "Staking")
+    model = registry.functions.getModel(bytes.fromhex(MODEL.model_id[2:])).call()
+    assert model[0] == MODEL.name
+    assert staking.functions.jobMarket().call() == deployment.contracts["JobMarket"].address
+    assert deployment.chain_id == w3.eth.chain_id
+
+
+def test_sender_repr_shows_address_never_key(deployed):
+    _, senders = deployed
+    sender = senders[1]
+    assert repr(sender) == f"TxSender({sender.address})"
+    assert sender._account.key.hex() not in repr(sender) + str(sender)
