@@ -47,7 +47,7 @@ compile: install
 	ape compile
 
 # pytest exits 5 when no test ran; that fails `make test` like any other error.
-test: compile
+test: compile lint
 	ape test tests/ -q -p no:cacheprovider
 
 test-contracts: compile
@@ -60,9 +60,9 @@ demo: compile
 	python scripts/demo.py
 
 lint: install
-	ruff check node verifier scripts tests
-	ruff format --check node verifier scripts tests
-	mypy node verifier scripts
+	ruff check node verifier scripts tests bench
+	ruff format --check node verifier scripts tests bench
+	mypy node verifier scripts bench
 
 clean:
 	rm -rf .build .solcx .devnet

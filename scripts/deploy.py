@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from node.chain.artifacts import load_artifacts
 from node.chain.deploy import DeployConfig, ModelSpec, decoder_for, deploy_protocol
 from node.chain.tx import TxSender
 from node.errors import NightshiftError
+from node.logs import configure_logging
 
 
 class DeploySettings(BaseSettings):
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, help="JSON list of models to register")
     parser.add_argument("--config", type=Path, help="JSON DeployConfig")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    configure_logging()
     try:
         key = DeploySettings().deployer_key
         secret = key.get_secret_value() if key else getpass.getpass("deployer private key: ")
