@@ -1,0 +1,1 @@
+"""Real PyTorch inference: model plug-ins, canonical output encoding, verification policies."""

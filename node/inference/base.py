@@ -1,0 +1,79 @@
+"""The model plug-in interface. Adding a model is one file in `node/inference/models/`.
+
+A plug-in loads its weights, decodes a job's input bytes, runs a batched forward pass, and
+returns one array per input, which the engine encodes canonically. Every input has a defined
+output (invalid inputs map to a documented sentinel), so every job can be completed and verified.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from node.chain.deploy import ModelSpec
+from node.inference.identity import model_id
+from node.inference.policy import VerificationPolicy
+
+_PLUGINS: dict[str, type[ModelPlugin]] = {}
+
+
+def register(cls: type[ModelPlugin]) -> type[ModelPlugin]:
+    """Class decorator: makes a plug-in available by its `name`."""
+    _PLUGINS[cls.name] = cls
+    return cls
+
+
+def plugin_classes() -> dict[str, type[ModelPlugin]]:
+    """Every registered plug-in, by name (imports `node.inference.models` to register them)."""
+    import node.inference.models  # noqa: F401  (registers the bundled plug-ins)
+
+    return dict(_PLUGINS)
+
+
+class ModelPlugin(ABC):
+    """One model: its name, verification policy, price and batched forward pass."""
+
+    name: ClassVar[str]
+    policy: ClassVar[VerificationPolicy]
+    min_price: ClassVar[int]
+    max_batch: ClassVar[int] = 64
+
+    def __init__(self) -> None:
+        self._model_id: bytes | None = None
+
+    @abstractmethod
+    def load(self) -> None:
+        """Loads the weights (offline) and puts the model in eval mode."""
+
+    @abstractmethod
+    def weights(self) -> Mapping[str, torch.Tensor]:
+        """The loaded weights, by name: what the model id is computed from."""
+
+    @abstractmethod
+    def decode_input(self, data: bytes) -> Any:
+        """A job's input bytes, decoded for `forward`."""
+
+    @abstractmethod
+    def forward(self, inputs: Sequence[Any]) -> list[np.ndarray]:
+        """One output array per input, computed as one batch under `torch.inference_mode()`."""
+
+    @property
+    def model_id(self) -> bytes:
+        """keccak256 of the canonical weight bytes (computed once, after `load`)."""
+        if self._model_id is None:
+            self._model_id = model_id(self.weights())
+        return self._model_id
+
+    def spec(self) -> ModelSpec:
+        """What the deploy script registers for this model."""
+        return ModelSpec(
+            name=self.name,
+            model_id="0x" + self.model_id.hex(),
+            mode=self.policy.mode,
+            tolerance_hash="0x" + self.policy.tolerance_hash().hex(),
+            min_price=self.min_price,
+        )
