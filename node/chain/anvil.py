@@ -73,7 +73,9 @@ class Anvil:
         cmd = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(self._accounts)]
         cmd += ["--mnemonic", DEV_MNEMONIC, "--gas-limit", "100000000"]
         if self._block_time:
-            cmd += ["--block-time", str(self._block_time)]
+            # Mixed mining: a block for every transaction, and one every `block_time` seconds when
+            # idle, like a real chain, so seed blocks and deadlines arrive without traffic.
+            cmd += ["--block-time", str(self._block_time), "--mixed-mining"]
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
         self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         w3 = self.web3()

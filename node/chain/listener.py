@@ -1,0 +1,95 @@
+"""The chain listener: polls contract logs from a persisted cursor.
+
+- Resumes after a restart from the cursor stored in the node's database.
+- Waits `confirmations` blocks before delivering an event.
+- Dedupes by (transaction hash, log index): an event already handled is never delivered again.
+- Delivers at least once: an event is marked seen only after its handler returned, so a crash
+  in between re-delivers it, and handlers are idempotent (the contracts reject duplicates).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic
+from web3.contract import Contract
+
+from node.chain.client import ChainClient
+from node.store import Store
+
+log = logging.getLogger(__name__)
+
+MAX_RANGE = 2_000  # Blocks per eth_getLogs call.
+
+
+@dataclass(frozen=True)
+class ChainEvent:
+    """A decoded contract event."""
+
+    name: str
+    args: dict[str, Any]
+    block: int
+    tx_hash: str
+    log_index: int
+
+
+class EventListener:
+    """Polls logs of the given contracts and hands each new event to `handler`."""
+
+    def __init__(self, client: ChainClient, store: Store, contracts: list[Contract], confirmations: int = 0):
+        self._client = client
+        self._store = store
+        self._confirmations = confirmations
+        self._addresses = [c.address for c in contracts]
+        self._events: dict[bytes, tuple[Contract, str]] = {}
+        for contract in contracts:
+            for item in contract.abi:
+                if item.get("type") == "event":
+                    event_abi: Any = item
+                    self._events[event_abi_to_log_topic(event_abi)] = (contract, event_abi["name"])
+
+    def poll(self, handler: Callable[[ChainEvent], None]) -> int:
+        """Delivers new confirmed events; returns how many were delivered."""
+        w3 = self._client.w3
+        head = w3.eth.block_number - self._confirmations
+        cursor = self._store.cursor()
+        start = self._client.deployment.block_number if cursor is None else cursor + 1
+        delivered = 0
+        while start <= head:
+            end = min(head, start + MAX_RANGE - 1)
+            logs = w3.eth.get_logs({"address": self._addresses, "fromBlock": start, "toBlock": end})
+            for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
+                event = self._decode(entry)
+                if event is None or self._seen(event):
+                    continue
+                handler(event)
+                with self._store.transaction() as db:
+                    self._store.mark_seen(event.tx_hash, event.log_index, event.block, db)
+                delivered += 1
+            with self._store.transaction() as db:
+                self._store.set_cursor(end, db)
+            start = end + 1
+        return delivered
+
+    def _seen(self, event: ChainEvent) -> bool:
+        if self._store.seen(event.tx_hash, event.log_index):
+            log.info("duplicate event skipped", extra={"event": event.name, "tx": event.tx_hash[:12]})
+            return True
+        return False
+
+    def _decode(self, entry: Any) -> ChainEvent | None:
+        topics = entry["topics"]
+        if not topics or bytes(topics[0]) not in self._events:
+            return None
+        contract, name = self._events[bytes(topics[0])]
+        decoded = contract.events[name]().process_log(entry)
+        return ChainEvent(
+            name=name,
+            args=dict(decoded["args"]),
+            block=int(entry["blockNumber"]),
+            tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
+            log_index=int(entry["logIndex"]),
+        )

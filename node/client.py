@@ -1,0 +1,103 @@
+"""The requester's Python client: submit paid jobs, wait, fetch results, check them on chain."""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+
+import httpx
+from eth_utils import keccak
+from web3.logs import DISCARD
+
+from node.chain.client import ChainClient
+from node.errors import NightshiftError
+
+BATCH_STATUS = ["none", "open", "taken", "committed", "drawn", "finalized", "expired", "cancelled"]
+MAX_UINT = 2**256 - 1
+
+
+class ClientError(NightshiftError):
+    """A requester-side failure: unknown model, missing result, or a result that fails its check."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    batch_id: int
+    job_ids: list[int]
+    tx_hash: str
+
+
+class RequesterClient:
+    def __init__(self, client: ChainClient):
+        self.chain = client
+        self.market = client.market
+
+    def model_id(self, name: str) -> bytes:
+        model_id = bytes(self.chain.registry.functions.modelIdByName(name).call())
+        if model_id == b"\x00" * 32:
+            raise ClientError(f"unknown model {name!r}")
+        return model_id
+
+    def submit(
+        self,
+        model: str,
+        inputs: list[bytes],
+        price: int,
+        *,
+        timeout: int = 600,
+        audit_bps: int = 0,
+        reopen: bool = False,
+    ) -> Submission:
+        """Escrows one batch of jobs; returns its id and the job ids."""
+        sender = self.chain.require_sender()
+        request = (self.model_id(model), price, timeout, audit_bps, reopen, [(keccak(x), x, "") for x in inputs])
+        allowance = self.chain.credit.functions.allowance(sender.address, self.market.address).call()
+        if allowance < len(inputs) * price * 2:
+            sender.transact(self.chain.credit.functions.approve(self.market.address, MAX_UINT))
+        receipt = sender.transact(self.market.functions.createBatches([request]))
+        (event,) = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)
+        batch_id = event["args"]["batchId"]
+        return Submission(
+            batch_id, [(batch_id << 16) | i for i in range(len(inputs))], receipt["transactionHash"].hex()
+        )
+
+    def status(self, batch_id: int) -> str:
+        return BATCH_STATUS[self.market.functions.getBatch(batch_id).call()[8]]
+
+    def wait(self, batch_id: int, until: set[str], timeout: float = 60.0, poll: float = 0.1) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status(batch_id)
+            if status in until:
+                return status
+            time.sleep(poll)
+        raise ClientError(f"batch {batch_id} still {self.status(batch_id)} after {timeout}s")
+
+    def committed_hashes(self, batch_id: int) -> list[bytes]:
+        """The output hashes the worker committed on chain, in job order."""
+        logs = self.market.events.ResultsCommitted().get_logs(
+            argument_filters={"batchId": batch_id}, from_block=self.chain.deployment.block_number
+        )
+        if not logs:
+            raise ClientError(f"batch {batch_id} has no committed results")
+        return [bytes(h) for h in logs[-1]["args"]["outputHashes"]]
+
+    def fetch(self, job_id: int, timeout: float = 10.0) -> bytes:
+        """A job's output from its worker, checked against the hash committed on chain."""
+        batch_id, index = job_id >> 16, job_id & 0xFFFF
+        worker = self.market.functions.getBatch(batch_id).call()[5]
+        url = self.chain.staking.functions.workerUrl(worker).call()
+        try:
+            response = httpx.get(f"{url}/v1/results/{job_id}", timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"worker at {url} unreachable: {exc}") from None
+        if response.status_code != 200:
+            raise ClientError(f"worker at {url} has no result for job {job_id} ({response.status_code})")
+        output = base64.b64decode(response.json()["output"])
+        expected = self.committed_hashes(batch_id)[index]
+        if keccak(output) != expected:
+            raise ClientError(
+                f"job {job_id}: served output hashes to 0x{keccak(output).hex()}, chain has 0x{expected.hex()}"
+            )
+        return output

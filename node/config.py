@@ -1,0 +1,82 @@
+"""Node configuration, from environment variables (prefix `NIGHTSHIFT_`), a `.env` file, or flags.
+
+The private key is a secret: it is read from the environment or a keystore, never from a flag,
+and never logged or shown in a `repr`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class WorkerFaults(BaseModel):
+    """Fault injection for tests and the adversary simulator. All off by default.
+
+    - `wrong_rate`: fraction of jobs answered with a plausible wrong output (another input's).
+    - `random_outputs`: answer every job with random bytes of the right shape.
+    - `withhold`: commit hashes but never serve the outputs over HTTP.
+    - `silent_after_take`: take batches on and then never commit.
+    """
+
+    wrong_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    random_outputs: bool = False
+    withhold: bool = False
+    silent_after_take: bool = False
+    seed: int = 0
+
+
+class VerifierFaults(BaseModel):
+    """Verifier fault injection: `always_accept` (lazy) or `always_reject` (malicious)."""
+
+    always_accept: bool = False
+    always_reject: bool = False
+
+
+class NodeSettings(BaseSettings):
+    """Settings shared by the worker and the verifier."""
+
+    model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", env_nested_delimiter="__", extra="ignore")
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    deployments: Path = Path("deployments/local.json")
+    private_key: SecretStr | None = None
+    data_dir: Path = Path(".nightshift")
+    models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
+    threads: int = 1
+    confirmations: int = 0
+    poll_interval: float = 0.2
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split_models(cls, value: object) -> object:
+        return [m.strip() for m in value.split(",") if m.strip()] if isinstance(value, str) else value
+
+
+class WorkerSettings(NodeSettings):
+    """The worker daemon."""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 9001
+    public_url: str | None = None  # The URL registered on chain; defaults to http://host:port.
+    take_max_batches: int = 8
+    finalize_margin: float = 1.0
+    withdraw_interval: float = 0.0  # Seconds between automatic withdrawals; 0 = never.
+    faults: WorkerFaults = Field(default_factory=WorkerFaults)
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+
+class VerifierSettings(NodeSettings):
+    """The verifier daemon."""
+
+    challenge_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    fetch_timeout: float = 5.0
+    faults: VerifierFaults = Field(default_factory=VerifierFaults)

@@ -1,0 +1,175 @@
+"""A local devnet: anvil, the deployed protocol with the real models registered, funded and staked
+accounts, and worker and verifier nodes as separate processes. All its state lives in one folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_account.signers.local import LocalAccount
+
+from node.chain.anvil import Anvil, dev_accounts, free_port
+from node.chain.artifacts import load_artifacts
+from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
+from node.chain.tx import TxSender
+from node.errors import NightshiftError
+from node.inference.base import plugin_classes
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER, VERIFIER = 0, 1
+ACCOUNTS = 24  # 0 deployer, 1 treasury, 2-5 requesters, 6-13 workers, 14-23 verifiers.
+
+
+def model_specs(names: list[str]) -> list[ModelSpec]:
+    """Registry entries for the named plug-ins (loads each to hash its weights)."""
+    specs = []
+    for name in names:
+        plugin = plugin_classes()[name]()
+        plugin.load()
+        specs.append(plugin.spec())
+    return specs
+
+
+@dataclass
+class NodeProcess:
+    kind: str
+    name: str
+    account: LocalAccount
+    data_dir: Path
+    log_path: Path
+    env: dict[str, str]
+    port: int | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@dataclass
+class Devnet:
+    """Start with `up()`, add nodes with `start_worker` / `start_verifier`, end with `down()`."""
+
+    root: Path
+    market: MarketParams = field(default_factory=MarketParams)
+    models: list[str] = field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
+    unbonding_period: int = 3600
+    nodes: list[NodeProcess] = field(default_factory=list)
+
+    def up(self) -> Devnet:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.anvil = Anvil(accounts=ACCOUNTS, block_time=1, log_path=self.root / "anvil.log").start()
+        self.w3 = self.anvil.web3()
+        self.accounts = dev_accounts(ACCOUNTS)
+        artifacts = load_artifacts()
+        self._decoder = decoder_for(artifacts)
+        self.senders = [TxSender(self.w3, a, self._decoder) for a in self.accounts]
+        config = DeployConfig(
+            treasury=self.accounts[1].address, unbonding_period=self.unbonding_period, market=self.market
+        )
+        self.specs = model_specs(self.models)
+        self.deployment = deploy_protocol(self.w3, self.senders[0], config, self.specs, artifacts)
+        self.deployments_path = self.root / "deployments.json"
+        self.deployment.save(self.deployments_path)
+        self.credit = self.deployment.contract(self.w3, "Credit")
+        self.staking = self.deployment.contract(self.w3, "Staking")
+        self.market_contract = self.deployment.contract(self.w3, "JobMarket")
+        return self
+
+    def down(self) -> None:
+        for node in self.nodes:
+            self.stop(node)
+        self.anvil.stop()
+
+    # ------------------------------------------------------------ accounts
+
+    def fund(self, index: int, credits: int) -> None:
+        self.senders[0].transact(self.credit.functions.mint(self.accounts[index].address, credits * CREDIT_UNIT))
+
+    def stake(self, index: int, role: int, credits: int, url: str = "") -> None:
+        sender = self.senders[index]
+        self.fund(index, credits)
+        sender.transact(self.credit.functions.approve(self.staking.address, 2**256 - 1))
+        sender.transact(self.staking.functions.stake(role, credits * CREDIT_UNIT, url))
+
+    # ------------------------------------------------------------ nodes
+
+    def start_worker(self, name: str, index: int, *, stake: int = 1000, **env: Any) -> NodeProcess:
+        port = free_port()
+        node = self._node("worker", name, index, port, env)
+        node.env["NIGHTSHIFT_HTTP_PORT"] = str(port)
+        if self.staking.functions.getStake(node.account.address, WORKER).call()[0] == 0:
+            self.stake(index, WORKER, stake, node.url)
+        return self.launch(node)
+
+    def start_verifier(self, name: str, index: int, *, stake: int = 1000, **env: Any) -> NodeProcess:
+        node = self._node("verifier", name, index, None, env)
+        if self.staking.functions.getStake(node.account.address, VERIFIER).call()[0] == 0:
+            self.stake(index, VERIFIER, stake)
+        return self.launch(node)
+
+    def _node(self, kind: str, name: str, index: int, port: int | None, env: dict[str, Any]) -> NodeProcess:
+        account = self.accounts[index]
+        data_dir = self.root / name
+        node_env = {
+            "NIGHTSHIFT_RPC_URL": self.anvil.url,
+            "NIGHTSHIFT_DEPLOYMENTS": str(self.deployments_path),
+            "NIGHTSHIFT_PRIVATE_KEY": "0x" + account.key.hex().removeprefix("0x"),
+            "NIGHTSHIFT_DATA_DIR": str(data_dir),
+            "NIGHTSHIFT_MODELS": ",".join(self.models),
+            "NIGHTSHIFT_POLL_INTERVAL": "0.1",
+            **{f"NIGHTSHIFT_{k.upper()}": str(v) for k, v in env.items()},
+        }
+        node = NodeProcess(kind, name, account, data_dir, self.root / f"{name}.log", node_env, port)
+        self.nodes.append(node)
+        return node
+
+    def launch(self, node: NodeProcess, timeout: float = 90.0) -> NodeProcess:
+        """Starts (or restarts) a node's process and waits until it is ready."""
+        module = "node" if node.kind == "worker" else "verifier"
+        env = {**os.environ, **node.env, "PYTHONUNBUFFERED": "1"}
+        with open(node.log_path, "ab") as out:
+            node.proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out, stderr=out)
+        ready = f"{node.kind} ready".encode()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not node.alive():
+                raise NightshiftError(f"{node.name} exited: {node.log_path.read_text()[-2000:]}")
+            if ready in node.log_path.read_bytes() and (node.port is None or self._healthy(node)):
+                return node
+            time.sleep(0.2)
+        raise NightshiftError(f"{node.name} not ready after {timeout}s")
+
+    def _healthy(self, node: NodeProcess) -> bool:
+        try:
+            return httpx.get(f"{node.url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self, node: NodeProcess, kill: bool = False) -> None:
+        """Stops a node: SIGTERM for a clean shutdown, or SIGKILL to simulate a crash."""
+        if not node.alive():
+            return
+        assert node.proc is not None
+        if kill:
+            node.proc.kill()
+        else:
+            node.proc.terminate()
+        try:
+            node.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            node.proc.kill()
+            node.proc.wait()

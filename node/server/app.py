@@ -1,0 +1,88 @@
+"""The worker's result API (FastAPI app factory).
+
+- `GET /v1/results/{job_id}`: the output bytes (base64) and their hash, which requesters and
+  verifiers check against the hash committed on chain. `?format=raw` returns the bytes.
+- `GET /health`: liveness, the node's address, models and cursor.
+- `GET /metrics`: Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from node.metrics import Metrics
+from node.store import Store
+
+
+@dataclass
+class NodeInfo:
+    """What the API reports about its node."""
+
+    address: str
+    models: list[str]
+    withhold: bool = False
+
+
+def create_app(store: Store, metrics: Metrics, info: NodeInfo) -> FastAPI:
+    app = FastAPI(title="Nightshift worker", version="1")
+    app.state.store, app.state.metrics, app.state.info = store, metrics, info
+    return _routes(app)
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+def _info(request: Request) -> NodeInfo:
+    return request.app.state.info  # type: ignore[no-any-return]
+
+
+def _metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+InfoDep = Annotated[NodeInfo, Depends(_info)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+
+
+def _routes(app: FastAPI) -> FastAPI:
+    @app.get("/v1/results/{job_id}", response_model=None)
+    def get_result(
+        job_id: Annotated[int, Path(ge=0, description="batchId << 16 | index")],
+        store: StoreDep,
+        info: InfoDep,
+        format: Annotated[str, Query(pattern="^(json|raw)$")] = "json",
+    ) -> Response | dict[str, object]:
+        found = None if info.withhold else store.output(job_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no result for job {job_id} on this worker")
+        data, digest = found
+        if format == "raw":
+            return Response(data, media_type="application/octet-stream", headers={"X-Output-Hash": "0x" + digest.hex()})
+        return {
+            "job_id": job_id,
+            "batch_id": job_id >> 16,
+            "index": job_id & 0xFFFF,
+            "output_hash": "0x" + digest.hex(),
+            "output": base64.b64encode(data).decode(),
+        }
+
+    @app.get("/health")
+    def health(store: StoreDep, info: InfoDep) -> dict[str, object]:
+        return {"status": "ok", "address": info.address, "models": info.models, "cursor": store.cursor()}
+
+    @app.get("/metrics")
+    def metrics(m: MetricsDep) -> Response:
+        return Response(m.render(), media_type="text/plain; version=0.0.4")
+
+    @app.exception_handler(HTTPException)
+    def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    return app

@@ -1,0 +1,156 @@
+"""The node's durable state in SQLite: the event cursor, seen events, batches, outputs and
+the actions already sent, so a restart resumes where it stopped and never repeats a transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), block INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS seen_events (tx_hash TEXT NOT NULL, log_index INTEGER NOT NULL, block INTEGER NOT NULL,
+    PRIMARY KEY (tx_hash, log_index));
+CREATE TABLE IF NOT EXISTS batches (batch_id INTEGER PRIMARY KEY, model_id TEXT NOT NULL, status TEXT NOT NULL,
+    data TEXT NOT NULL, deadline INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS outputs (job_id INTEGER PRIMARY KEY, output_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS actions (key TEXT PRIMARY KEY, tx_hash TEXT, done INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS tasks (key TEXT PRIMARY KEY, due INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+class Store:
+    """A small thread-safe wrapper over one SQLite file, plus a content-addressed output folder."""
+
+    def __init__(self, data_dir: Path):
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.outputs_dir = data_dir / "outputs"
+        self.outputs_dir.mkdir(exist_ok=True)
+        self._db = sqlite3.connect(data_dir / "node.db", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _one(self, sql: str, *args: Any) -> Any:
+        with self._lock:
+            return self._db.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, *args: Any) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- cursor and events
+    def cursor(self) -> int | None:
+        row = self._one("SELECT block FROM cursor WHERE id = 1")
+        return None if row is None else int(row[0])
+
+    def set_cursor(self, block: int, db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO cursor (id, block) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET block = ?", (block, block)
+        )
+
+    def seen(self, tx_hash: str, log_index: int) -> bool:
+        """Whether this event was already handled."""
+        return (
+            self._one("SELECT 1 FROM seen_events WHERE tx_hash = ? AND log_index = ?", tx_hash, log_index) is not None
+        )
+
+    def mark_seen(self, tx_hash: str, log_index: int, block: int, db: sqlite3.Connection) -> bool:
+        """Records an event; False if it was already seen (a duplicate delivery)."""
+        cur = db.execute("INSERT OR IGNORE INTO seen_events VALUES (?, ?, ?)", (tx_hash, log_index, block))
+        return cur.rowcount == 1
+
+    # -- batches
+    def put_batch(self, batch_id: int, model_id: str, status: str, data: dict[str, Any], deadline: int = 0) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO batches VALUES (?, ?, ?, ?, ?) ON CONFLICT(batch_id) DO NOTHING",
+                (batch_id, model_id, status, json.dumps(data), deadline),
+            )
+
+    def set_batch_status(self, batch_id: int, status: str, deadline: int | None = None) -> None:
+        with self._lock:
+            if deadline is None:
+                self._db.execute("UPDATE batches SET status = ? WHERE batch_id = ?", (status, batch_id))
+            else:
+                self._db.execute(
+                    "UPDATE batches SET status = ?, deadline = ? WHERE batch_id = ?", (status, deadline, batch_id)
+                )
+
+    def batch(self, batch_id: int) -> tuple[str, str, dict[str, Any], int] | None:
+        row = self._one("SELECT model_id, status, data, deadline FROM batches WHERE batch_id = ?", batch_id)
+        return None if row is None else (row[0], row[1], json.loads(row[2]), int(row[3]))
+
+    def batches_with_status(self, status: str) -> list[tuple[int, str, dict[str, Any], int]]:
+        rows = self._all("SELECT batch_id, model_id, data, deadline FROM batches WHERE status = ?", status)
+        return [(int(r[0]), r[1], json.loads(r[2]), int(r[3])) for r in rows]
+
+    # -- outputs, content-addressed on disk
+    def save_output(self, job_id: int, output_hash: bytes, data: bytes) -> None:
+        path = self.outputs_dir / output_hash.hex()
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?)", (job_id, output_hash.hex()))
+
+    def output(self, job_id: int) -> tuple[bytes, bytes] | None:
+        """(output bytes, output hash) for a job, if this node computed it."""
+        row = self._one("SELECT output_hash FROM outputs WHERE job_id = ?", job_id)
+        if row is None:
+            return None
+        path = self.outputs_dir / row[0]
+        return (path.read_bytes(), bytes.fromhex(row[0])) if path.exists() else None
+
+    # -- actions: at most one transaction per logical action
+    def action_done(self, key: str) -> bool:
+        row = self._one("SELECT done FROM actions WHERE key = ?", key)
+        return bool(row and row[0])
+
+    def record_action(self, key: str, tx_hash: str | None, done: bool) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO actions VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET tx_hash = ?, done = ?",
+                (key, tx_hash, int(done), tx_hash, int(done)),
+            )
+
+    # -- tasks: work due at a time (verify, challenge, settle), durable across restarts
+    def add_task(self, key: str, due: int = 0) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO tasks (key, due) VALUES (?, ?)", (key, due))
+
+    def due_tasks(self, now: int) -> list[str]:
+        return [r[0] for r in self._all("SELECT key FROM tasks WHERE done = 0 AND due <= ? ORDER BY due, key", now)]
+
+    def finish_task(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE tasks SET done = 1 WHERE key = ?", (key,))
+
+    def update_batch_data(self, batch_id: int, **fields: Any) -> None:
+        found = self.batch(batch_id)
+        if found is None:
+            return
+        data = {**found[2], **fields}
+        with self._lock:
+            self._db.execute("UPDATE batches SET data = ? WHERE batch_id = ?", (json.dumps(data), batch_id))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

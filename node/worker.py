@@ -1,0 +1,245 @@
+"""The worker daemon: takes batches on for the models it serves, runs them, commits the hashes.
+
+Its state machine lives in the store (`open` -> `taken` -> `committed` -> `finalized`, or
+`lost`, `expired`, `cancelled`), so a restart resumes from the listener's cursor and a
+reconciliation with the contract. Every transaction is simulated first: one the contract would
+refuse (another worker was faster, a batch already committed) is never sent, and is logged at
+info as the expected race it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+from eth_utils import keccak
+from web3.logs import DISCARD as _DISCARD
+
+from node.chain.client import ChainClient
+from node.chain.errors import ContractRevertError
+from node.chain.listener import ChainEvent, EventListener
+from node.config import WorkerSettings
+from node.errors import ConfigError
+from node.faults import FaultInjector
+from node.inference.encoding import output_hash
+from node.inference.engine import ExecutionSettings, InferenceEngine
+from node.metrics import Metrics
+from node.store import Store
+
+log = logging.getLogger(__name__)
+
+WORKER_ROLE = 0
+BATCH_STATUS = ["none", "open", "taken", "committed", "committed", "finalized", "expired", "cancelled"]
+# Reverts that mean another party already did what we tried: expected races, logged at info.
+EXPECTED_RACES = {"JobMarketInvalidBatchStatus", "JobMarketNotWorker"}
+
+
+def job_id(batch_id: int, index: int) -> int:
+    return (batch_id << 16) | index
+
+
+class Worker:
+    """A long-running component: `setup`, then `run` until `stop`."""
+
+    name = "worker"
+
+    def __init__(self, settings: WorkerSettings, metrics: Metrics | None = None):
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self.faults = FaultInjector(settings.faults)
+        self._stop = threading.Event()
+        self._last_withdraw = time.monotonic()
+
+    # ------------------------------------------------------------ lifecycle
+
+    def setup(self) -> None:
+        s = self.settings
+        self.client = ChainClient(s.rpc_url, s.deployments, s.private_key)
+        self.sender = self.client.require_sender()
+        self.address = self.client.address
+        self.store = Store(s.data_dir)
+        registered = self.client.registered_models()
+        unknown = [m for m in s.models if m not in registered]
+        if unknown:
+            raise ConfigError(f"models not registered on chain: {', '.join(unknown)}")
+        self.engine = InferenceEngine(ExecutionSettings(threads=s.threads))
+        self.engine.load(s.models, expected_ids={m: registered[m]["model_id"] for m in s.models})
+        self.listener = EventListener(self.client, self.store, [self.client.market], s.confirmations)
+        if self.faults.active:
+            log.warning("fault injection is on", extra=self.settings.faults.model_dump())
+        self._reconcile()
+        log.info("worker ready", extra={"address": self.address, "url": s.url, "models": ",".join(s.models)})
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            if not self.step():
+                self._stop.wait(self.settings.poll_interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def step(self) -> bool:
+        """One pass: new events, then take, compute and commit, finalize, withdraw."""
+        handled = self.listener.poll(self._on_event)
+        cursor = self.store.cursor()
+        if cursor is not None:
+            self.metrics.cursor.set(cursor)
+        worked = self._take_open()
+        worked |= self._compute_and_commit()
+        worked |= self._finalize_due()
+        self._maybe_withdraw()
+        return bool(handled or worked)
+
+    # ------------------------------------------------------------ events
+
+    def _on_event(self, event: ChainEvent) -> None:
+        self.metrics.events.labels(event.name).inc()
+        a = event.args
+        if event.name == "BatchCreated":
+            if self.engine.serves(bytes(a["modelId"])):
+                self._record_batch(event)
+            return
+        batch_id = a.get("batchId")
+        if batch_id is None or self.store.batch(batch_id) is None:
+            return
+        mine = a.get("worker") == self.address
+        if event.name == "BatchTaken":
+            self.store.set_batch_status(batch_id, "taken" if mine else "lost", a["deadline"] if mine else None)
+        elif event.name == "ResultsCommitted" and mine:
+            self.store.set_batch_status(batch_id, "committed", a["challengeDeadline"])
+        elif event.name == "BatchFinalized" and mine:
+            self.store.set_batch_status(batch_id, "finalized")
+        elif event.name == "BatchTimedOut" and mine:
+            self.store.set_batch_status(batch_id, "expired")
+        elif event.name == "BatchTimedOut" and a["reopened"]:
+            self.store.set_batch_status(batch_id, "open")
+        elif event.name == "BatchCancelled":
+            self.store.set_batch_status(batch_id, "cancelled")
+
+    def _record_batch(self, event: ChainEvent) -> None:
+        a = event.args
+        inputs = []
+        for item in a["inputs"]:
+            uri = item["uri"]
+            payload = bytes(item["data"]) if not uri else self._fetch_input(uri, bytes(item["inputHash"]))
+            if payload is None:
+                log.info("skipping batch with an unreachable input", extra={"batch_id": a["batchId"], "uri": uri})
+                return
+            inputs.append(payload.hex())
+        data = {"requester": a["requester"], "price": a["price"], "size": len(inputs), "inputs": inputs}
+        self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), "open", data)
+
+    def _fetch_input(self, uri: str, expected: bytes) -> bytes | None:
+        try:
+            payload = httpx.get(uri, timeout=10.0).raise_for_status().content
+        except httpx.HTTPError:
+            return None
+        return payload if keccak(payload) == expected else None
+
+    # ------------------------------------------------------------ work
+
+    def _take_open(self) -> bool:
+        open_batches = self.store.batches_with_status("open")[: self.settings.take_max_batches]
+        if not open_batches:
+            return False
+        ids = [batch_id for batch_id, *_ in open_batches]
+        receipt = self._send("take", self.client.market.functions.takeBatches(ids), ids)
+        if receipt is None:
+            return True
+        for event in self.client.market.events.BatchTaken().process_receipt(receipt, errors=_DISCARD):
+            self.store.set_batch_status(event["args"]["batchId"], "taken", event["args"]["deadline"])
+        self.metrics.batches.labels("taken").inc(len(ids))
+        log.info("batches taken", extra={"batches": ids})
+        return True
+
+    def _compute_and_commit(self) -> bool:
+        taken = self.store.batches_with_status("taken")
+        if not taken or self.settings.faults.silent_after_take:
+            return False
+        ids, hashes = [], []
+        for batch_id, model_hex, data, _ in taken:
+            outputs = self._compute(batch_id, bytes.fromhex(model_hex[2:]), data)
+            ids.append(batch_id)
+            hashes.append([output_hash(o) for o in outputs])
+        receipt = self._send("commit", self.client.market.functions.commitResults(ids, hashes), ids)
+        if receipt is not None:
+            for event in self.client.market.events.ResultsCommitted().process_receipt(receipt, errors=_DISCARD):
+                self.store.set_batch_status(event["args"]["batchId"], "committed", event["args"]["challengeDeadline"])
+            self.metrics.batches.labels("committed").inc(len(ids))
+            log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
+        return True
+
+    def _compute(self, batch_id: int, model_id: bytes, data: dict[str, Any]) -> list[bytes]:
+        """Runs (or reloads, after a restart) a batch's outputs and stores them content-addressed."""
+        stored = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]
+        if all(stored):
+            return [s[0] for s in stored if s]
+        name = self.engine.plugin(model_id).name
+        started = time.perf_counter()
+        outputs = self.engine.run(model_id, [bytes.fromhex(x) for x in data["inputs"]])
+        self.metrics.inference_seconds.labels(name).observe(time.perf_counter() - started)
+        self.metrics.jobs.labels(name).inc(len(outputs))
+        outputs = self.faults.tamper(outputs)
+        for i, out in enumerate(outputs):
+            self.store.save_output(job_id(batch_id, i), output_hash(out), out)
+        return outputs
+
+    def _finalize_due(self) -> bool:
+        now = time.time()
+        due = [
+            b
+            for b, _, _, deadline in self.store.batches_with_status("committed")
+            if now > deadline + self.settings.finalize_margin
+        ]
+        if not due:
+            return False
+        receipt = self._send("finalize", self.client.market.functions.finalizeBatches(due), due)
+        if receipt is not None:
+            for event in self.client.market.events.BatchFinalized().process_receipt(receipt, errors=_DISCARD):
+                self.store.set_batch_status(event["args"]["batchId"], "finalized")
+            self.metrics.batches.labels("finalized").inc(len(due))
+        return receipt is not None
+
+    def _maybe_withdraw(self) -> None:
+        interval = self.settings.withdraw_interval
+        if interval <= 0 or time.monotonic() - self._last_withdraw < interval:
+            return
+        self._last_withdraw = time.monotonic()
+        if self.client.market.functions.balanceOf(self.address).call() > 0:
+            self._send("withdraw", self.client.market.functions.withdraw(), [])
+
+    def _send(self, action: str, fn: Any, batch_ids: list[int]) -> Any:
+        """Sends one transaction; on an expected race marks the batch named by the error and
+        returns None so the rest is retried on the next pass."""
+        try:
+            receipt = self.sender.transact(fn)
+        except ContractRevertError as exc:
+            batch_id = exc.args_by_name.get("batchId") or exc.args_by_name.get("id")
+            if exc.name in EXPECTED_RACES and batch_id in batch_ids:
+                log.info("expected race", extra={"action": action, "error": str(exc)})
+                self.metrics.races.labels(exc.name).inc()
+                self._refresh(batch_id)
+            elif exc.name in ("JobMarketDeadlineNotReached", "JobMarketSeedPending"):
+                log.info("not due yet", extra={"action": action, "error": str(exc)})
+            else:
+                raise
+            return None
+        self.metrics.transactions.labels(action).inc()
+        return receipt
+
+    def _refresh(self, batch_id: int) -> None:
+        """Sets a batch's local status from the contract's."""
+        batch = self.client.market.functions.getBatch(batch_id).call()
+        worker, deadline, status = batch[5], batch[6], BATCH_STATUS[batch[8]]
+        if status in ("taken", "committed") and worker != self.address:
+            status = "lost"
+        self.store.set_batch_status(batch_id, status, deadline)
+
+    def _reconcile(self) -> None:
+        """After a restart: re-read every unfinished batch from the contract."""
+        for status in ("open", "taken", "committed"):
+            for batch_id, *_ in self.store.batches_with_status(status):
+                self._refresh(batch_id)

@@ -1,0 +1,239 @@
+"""The verifier daemon: re-executes audited jobs and votes; challenges what it samples.
+
+For each job it must judge (an audit assigned to it, a dispute panel it sits on, or an unaudited
+job it sampled as an auditor) it fetches the worker's output over HTTP, checks it against the
+hash committed on chain (a missing or mismatching output is a reject), re-runs the model on the
+job's input, and compares the two under the model's registered policy. It also keeps the
+protocol moving: it draws audits once a batch's seed block is mined, expires batches whose
+worker went silent, replaces verifiers that timed out, and settles disputes whose deadline passed.
+
+Work is kept as durable tasks in the store, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+import httpx
+from eth_utils import keccak
+
+from node.chain.client import ChainClient
+from node.chain.errors import ContractRevertError
+from node.chain.listener import ChainEvent, EventListener
+from node.config import VerifierSettings
+from node.inference.engine import ExecutionSettings, InferenceEngine
+from node.inference.policy import Comparison
+from node.metrics import Metrics
+from node.store import Store
+from verifier.errors import PolicyMismatchError
+
+log = logging.getLogger(__name__)
+
+# Reverts that mean the work was already done by someone else, or is over: logged at info.
+EXPECTED_RACES = {
+    "JobMarketInvalidBatchStatus",
+    "JobMarketInvalidJobStatus",
+    "JobMarketAlreadyVoted",
+    "JobMarketDeadlinePassed",
+    "JobMarketNotAssigned",
+}
+AUDIT_ASSIGNED, AUDIT_DISPUTED = 1, 2
+BATCH_TAKEN = 2
+
+
+class Verifier:
+    name = "verifier"
+
+    def __init__(self, settings: VerifierSettings, metrics: Metrics | None = None):
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        self._stop = threading.Event()
+        self._rng = random.Random()
+        self._urls: dict[str, str] = {}
+
+    # ------------------------------------------------------------ lifecycle
+
+    def setup(self) -> None:
+        s = self.settings
+        self.client = ChainClient(s.rpc_url, s.deployments, s.private_key)
+        self.sender = self.client.require_sender()
+        self.address = self.client.address
+        self.store = Store(s.data_dir)
+        registered = self.client.registered_models()
+        self.engine = InferenceEngine(ExecutionSettings(threads=s.threads))
+        names = [m for m in s.models if m in registered]
+        self.engine.load(names, expected_ids={m: registered[m]["model_id"] for m in names})
+        for plugin in self.engine.plugins():
+            if plugin.policy.tolerance_hash() != registered[plugin.name]["tolerance_hash"]:
+                raise PolicyMismatchError(f"local policy of {plugin.name} differs from the registry's tolerance hash")
+        self.listener = EventListener(self.client, self.store, [self.client.market], s.confirmations)
+        log.info("verifier ready", extra={"address": self.address, "models": ",".join(names)})
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            if not self.step():
+                self._stop.wait(self.settings.poll_interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def step(self) -> bool:
+        handled = self.listener.poll(self._on_event)
+        worked = self._draw_ready()
+        for key in self.store.due_tasks(int(time.time())):
+            worked = True
+            kind, job = key.split(":")
+            self._run_task(kind, int(job))
+            self.store.finish_task(key)
+        return bool(handled or worked)
+
+    # ------------------------------------------------------------ events
+
+    def _on_event(self, event: ChainEvent) -> None:
+        self.metrics.events.labels(event.name).inc()
+        a = event.args
+        if event.name == "BatchCreated" and self.engine.serves(bytes(a["modelId"])):
+            inputs = [
+                {"hash": bytes(i["inputHash"]).hex(), "data": bytes(i["data"]).hex(), "uri": i["uri"]}
+                for i in a["inputs"]
+            ]
+            self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), "created", {"inputs": inputs})
+        elif event.name == "ResultsCommitted" and self.store.batch(a["batchId"]):
+            hashes = [bytes(h).hex() for h in a["outputHashes"]]
+            self.store.update_batch_data(a["batchId"], worker=a["worker"], hashes=hashes, seed_block=a["seedBlock"])
+            self.store.set_batch_status(a["batchId"], "committed", a["challengeDeadline"])
+        elif event.name == "BatchTaken":  # Keep the protocol live: expire it if the worker goes silent.
+            self.store.add_task(f"expire:{a['batchId']}", a["deadline"] + 1)
+        elif event.name == "AuditAssigned":
+            self._on_audit_assigned(a["jobId"], a["verifier"], a["deadline"])
+        elif event.name == "AuditsDrawn" and self.store.batch(a["batchId"]):
+            self.store.set_batch_status(a["batchId"], "drawn")
+            self._sample_for_challenges(a["batchId"])
+        elif event.name == "DisputeOpened":
+            if self.address in a["panel"]:
+                self.store.add_task(f"vote:{a['jobId']}")
+            if self.address in (*a["panel"], a["accuser"]):
+                self.store.add_task(f"settle:{a['jobId']}", a["deadline"] + 1)
+
+    def _on_audit_assigned(self, job: int, verifier: str, deadline: int) -> None:
+        batch = self.store.batch(job >> 16)
+        if batch is not None:
+            audited = set(batch[2].get("audited", []))
+            self.store.update_batch_data(job >> 16, audited=sorted(audited | {job}))
+        if verifier == self.address:
+            self.store.add_task(f"vote:{job}")
+        else:  # Keep the protocol live: replace the verifier if it misses its deadline.
+            self.store.add_task(f"replace:{job}", deadline + 1)
+
+    def _sample_for_challenges(self, batch_id: int) -> None:
+        rate = self.settings.challenge_rate
+        found = self.store.batch(batch_id)
+        if not rate or found is None:
+            return
+        _, _, data, _ = found
+        audited = set(data.get("audited", []))
+        for index in range(len(data["inputs"])):
+            job = (batch_id << 16) | index
+            if job not in audited and self._rng.random() < rate:
+                self.store.add_task(f"check:{job}")
+
+    # ------------------------------------------------------------ tasks
+
+    def _run_task(self, kind: str, job: int) -> None:
+        market = self.client.market.functions
+        if kind == "vote":
+            accepted, my_hash = self.judge(job)
+            if self._send("vote", market.submitVerdict(job, accepted, my_hash)):
+                self.metrics.verdicts.labels("accept" if accepted else "reject").inc()
+                log.info("verdict posted", extra={"job_id": job, "accepted": accepted})
+        elif kind == "check":
+            accepted, my_hash = self.judge(job)
+            if not accepted and self._send("challenge", market.challenge(job, my_hash)):
+                log.info("challenged", extra={"job_id": job})
+        elif kind == "replace":
+            status, deadline = market.getAudit(job).call()
+            if status == AUDIT_ASSIGNED and time.time() > deadline:
+                self._send("replace", market.replaceVerifier(job))
+        elif kind == "expire":
+            batch = market.getBatch(job).call()
+            if batch[8] == BATCH_TAKEN and time.time() > batch[6]:
+                self._send("expire", market.expireBatches([job]))
+        elif kind == "settle":
+            status, _ = market.getAudit(job).call()
+            if status == AUDIT_DISPUTED:
+                self._send("settle", market.settleDispute(job))
+
+    def _draw_ready(self) -> bool:
+        """Draws audits for committed batches whose seed block has been mined."""
+        head = self.client.w3.eth.block_number
+        ready = [b for b, _, d, _ in self.store.batches_with_status("committed") if head > d.get("seed_block", head)]
+        if not ready:
+            return False
+        if self._send("draw", self.client.market.functions.drawAudits(ready)):
+            for batch_id in ready:
+                self.store.set_batch_status(batch_id, "drawn")
+        return True
+
+    # ------------------------------------------------------------ judging
+
+    def judge(self, job: int) -> tuple[bool, bytes]:
+        """(accept?, hash of the verifier's own output) for one job."""
+        faults = self.settings.faults
+        if faults.always_accept or faults.always_reject:
+            return faults.always_accept, b"\x00" * 32
+        batch = self.store.batch(job >> 16)
+        if batch is None or "hashes" not in batch[2]:
+            log.warning("job unknown to this verifier; rejecting", extra={"job_id": job})
+            return False, b"\x00" * 32
+        model_hex, _, data, _ = batch
+        index = job & 0xFFFF
+        plugin = self.engine.plugin(bytes.fromhex(model_hex[2:]))
+        (mine,) = self.engine.run(plugin.model_id, [self._input(data["inputs"][index])])
+        my_hash = keccak(mine)
+        claimed = self._fetch_output(data["worker"], job)
+        if claimed is None:
+            return self._log_verdict(job, Comparison(False, "output withheld or unreachable")), my_hash
+        if keccak(claimed).hex() != data["hashes"][index]:
+            return self._log_verdict(job, Comparison(False, "served output does not match the committed hash")), my_hash
+        return self._log_verdict(job, plugin.policy.compare(mine, claimed)), my_hash
+
+    def _log_verdict(self, job: int, comparison: Comparison) -> bool:
+        log.info(
+            "job judged",
+            extra={"job_id": job, "accepted": comparison.accepted, "reason": comparison.reason},
+        )
+        return comparison.accepted
+
+    def _input(self, entry: dict[str, Any]) -> bytes:
+        if not entry["uri"]:
+            return bytes.fromhex(entry["data"])
+        payload = httpx.get(entry["uri"], timeout=self.settings.fetch_timeout).raise_for_status().content
+        return payload if keccak(payload).hex() == entry["hash"] else b""
+
+    def _fetch_output(self, worker: str, job: int) -> bytes | None:
+        if worker not in self._urls:
+            self._urls[worker] = self.client.staking.functions.workerUrl(worker).call()
+        try:
+            response = httpx.get(f"{self._urls[worker]}/v1/results/{job}", timeout=self.settings.fetch_timeout)
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        return base64.b64decode(response.json()["output"])
+
+    def _send(self, action: str, fn: Any) -> bool:
+        try:
+            self.sender.transact(fn)
+        except ContractRevertError as exc:
+            if exc.name not in EXPECTED_RACES:
+                raise
+            log.info("expected race", extra={"action": action, "error": str(exc)})
+            self.metrics.races.labels(exc.name).inc()
+            return False
+        self.metrics.transactions.labels(action).inc()
+        return True
