@@ -135,7 +135,9 @@ class Verifier:
         found = self.store.batch(batch_id)
         if not rate or found is None:
             return
-        _, _, data, _ = found
+        _, _, data, challenge_deadline = found
+        if time.time() > challenge_deadline:  # Replayed history: too late to challenge.
+            return
         audited = set(data.get("audited", []))
         for index in range(len(data["inputs"])):
             job = (batch_id << 16) | index

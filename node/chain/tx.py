@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 from node.chain.errors import ChainError, RevertDecoder, RpcUnavailableError, UnknownRevertError, revert_data
@@ -25,7 +25,6 @@ from node.chain.errors import ChainError, RevertDecoder, RpcUnavailableError, Un
 log = logging.getLogger(__name__)
 
 _TRANSIENT = (ConnectionError, TimeoutError, OSError)
-_ALREADY_SENT = ("already known", "nonce too low", "known transaction")
 
 
 class TransactionFailedError(ChainError):
@@ -95,19 +94,27 @@ class TxSender:
         return {"to": fn.address, "data": fn._encode_transaction_data()}
 
     def _submit(self, call: dict[str, Any]) -> tuple[HexBytes, dict[str, Any]]:
-        """Simulates and broadcasts; returns the hash and the call (for replaying a revert)."""
+        """Simulates and broadcasts; returns the hash and the call (for replaying a revert).
+
+        If the node says the nonce is too low and the transaction is not ours already mined,
+        another process used this key: the nonce is re-read and the call simulated and signed
+        again."""
         call = {**call, "from": self.address}
-        gas = int(self._retrying(self._estimate, call) * self._gas_margin)
-        with self._lock:
-            if self._nonce is None:
-                self._nonce = self._retrying(self._w3.eth.get_transaction_count, self.address, "pending")
-            if self._chain_id is None:
-                self._chain_id = self._retrying(lambda: self._w3.eth.chain_id)
-            tx = {**call, "gas": gas, "nonce": self._nonce, "chainId": self._chain_id, **self._fees()}
-            signed = self._account.sign_transaction(tx)
-            self._retrying(self._broadcast, signed.raw_transaction)
-            self._nonce += 1
-        return HexBytes(signed.hash), call
+        for _ in range(self._max_retries + 1):
+            gas = int(self._retrying(self._estimate, call) * self._gas_margin)
+            with self._lock:
+                if self._nonce is None:
+                    self._nonce = self._retrying(self._w3.eth.get_transaction_count, self.address, "pending")
+                if self._chain_id is None:
+                    self._chain_id = self._retrying(lambda: self._w3.eth.chain_id)
+                tx = {**call, "gas": gas, "nonce": self._nonce, "chainId": self._chain_id, **self._fees()}
+                signed = self._account.sign_transaction(tx)
+                if self._retrying(self._broadcast, signed.raw_transaction, HexBytes(signed.hash)):
+                    self._nonce += 1
+                    return HexBytes(signed.hash), call
+                log.info("nonce taken by another sender; resyncing", extra={"sender": self.address})
+                self._nonce = None
+        raise ChainError(f"could not find a free nonce for {self.address}")
 
     def _wait_success(self, sent: tuple[HexBytes, dict[str, Any]]) -> TxReceipt:
         tx_hash, call = sent
@@ -122,15 +129,26 @@ class TxSender:
         except ContractLogicError as exc:
             raise self._decode(exc) from None
 
-    def _broadcast(self, raw: bytes) -> None:
+    def _broadcast(self, raw: bytes, tx_hash: HexBytes) -> bool:
+        """Sends raw bytes. True if the transaction is in the pool or mined; False if its nonce
+        was used by another transaction."""
         try:
             self._w3.eth.send_raw_transaction(raw)
-        except ValueError as exc:  # JSON-RPC error object
+            return True
+        except (Web3RPCError, ValueError) as exc:
             message = str(exc).lower()
-            if any(marker in message for marker in _ALREADY_SENT):
-                log.info("transaction already in the pool; waiting for it", extra={"sender": self.address})
-                return
+            if "already known" in message or "known transaction" in message:
+                return True
+            if "nonce too low" in message:
+                return self._mined(tx_hash)
             raise ChainError(f"node refused the transaction: {exc}") from None
+
+    def _mined(self, tx_hash: HexBytes) -> bool:
+        try:
+            self._w3.eth.get_transaction_receipt(tx_hash)
+            return True
+        except TransactionNotFound:
+            return False
 
     def _wait(self, tx_hash: HexBytes) -> TxReceipt:
         try:

@@ -5,6 +5,7 @@ import threading
 import pytest
 
 from node.chain.errors import ContractRevertError
+from node.chain.tx import TxSender
 
 from .conftest import MODEL
 
@@ -59,3 +60,15 @@ def test_sender_repr_shows_address_never_key(deployed):
     sender = senders[1]
     assert repr(sender) == f"TxSender({sender.address})"
     assert sender._account.key.hex() not in repr(sender) + str(sender)
+
+
+def test_sender_recovers_when_another_process_used_its_nonce(anvil, deployed):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    credit = deployment.contract(w3, "Credit")
+    first = senders[0]
+    first.transact(credit.functions.mint(senders[5].address, 1))  # `first` now caches a nonce.
+    other = TxSender(w3, first._account, first._decoder)  # Same key, as another process would have.
+    other.transact(credit.functions.mint(senders[5].address, 1))
+    receipt = first.transact(credit.functions.mint(senders[5].address, 1))  # Its cached nonce is stale.
+    assert receipt["status"] == 1

@@ -1,0 +1,276 @@
+"""Worker and verifier nodes as separate processes, on a real anvil, with real models and HTTP.
+
+One devnet (anvil + the deployed protocol + the real models registered) serves the module; each
+test starts its own nodes and deregisters them when it ends, so every scenario sees only its
+own workers and verifiers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sklearn.datasets import load_digits
+
+from node.chain.client import ChainClient
+from node.chain.deploy import MarketParams
+from node.client import RequesterClient
+from node.devnet import VERIFIER, WORKER, Devnet, NodeProcess
+from node.inference.encoding import decode_output
+from node.inference.engine import ExecutionSettings, InferenceEngine
+from node.inference.models.digits import DigitsMLP, encode_pixels
+from node.inference.models.minilm import MiniLM
+
+EMBED_PRICE, DIGIT_PRICE = 20_000, 2_000
+FINALIZED, REJECTED, EXPIRED = 7, 8, 9  # JobStatus
+DIGITS = load_digits()
+
+
+def digit_inputs(n: int, offset: int = 0) -> list[bytes]:
+    return [encode_pixels(DIGITS.data[offset + i]) for i in range(n)]
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    market = MarketParams(base_audit_bps=0, challenge_window=6, verdict_window=10, panel_size=2)
+    net = Devnet(tmp_path_factory.mktemp("devnet"), market=market).up()
+    for requester in (2, 3, 4, 5):
+        net.fund(requester, 10_000)
+    yield net
+    net.down()
+
+
+@pytest.fixture(scope="module")
+def engine() -> InferenceEngine:
+    engine = InferenceEngine(ExecutionSettings(threads=1))
+    engine.load([MiniLM.name, DigitsMLP.name])
+    return engine
+
+
+class Nodes:
+    """Starts nodes for one test; on teardown stops them and takes them out of the registry."""
+
+    def __init__(self, devnet: Devnet):
+        self.devnet = devnet
+        self.started: list[tuple[NodeProcess, int]] = []
+
+    def worker(self, name: str, index: int, **env: object) -> NodeProcess:
+        node = self.devnet.start_worker(name, index, **env)
+        self.started.append((node, index))
+        return node
+
+    def verifier(self, name: str, index: int, **env: object) -> NodeProcess:
+        node = self.devnet.start_verifier(name, index, **env)
+        self.started.append((node, index))
+        return node
+
+    def close(self) -> None:
+        for node, index in self.started:
+            self.devnet.stop(node)
+            role = WORKER if node.kind == "worker" else VERIFIER
+            if self.devnet.staking.functions.isActive(node.account.address, role).call():
+                self.devnet.senders[index].transact(self.devnet.staking.functions.requestExit(role))
+
+
+@pytest.fixture
+def nodes(devnet: Devnet) -> Iterator[Nodes]:
+    started = Nodes(devnet)
+    yield started
+    started.close()
+
+
+def requester(devnet: Devnet, index: int) -> RequesterClient:
+    key = SecretStr("0x" + devnet.accounts[index].key.hex().removeprefix("0x"))
+    return RequesterClient(ChainClient(devnet.anvil.url, devnet.deployments_path, key))
+
+
+def job_statuses(devnet: Devnet, job_ids: list[int]) -> list[int]:
+    return [devnet.market_contract.functions.jobStatus(j).call() for j in job_ids]
+
+
+def all_final(devnet: Devnet, job_ids: list[int]) -> Callable[[], bool]:
+    return lambda: all(s in (FINALIZED, REJECTED, EXPIRED) for s in job_statuses(devnet, job_ids))
+
+
+def events(devnet: Devnet, name: str, **filters: object) -> list[dict]:
+    event = getattr(devnet.market_contract.events, name)()
+    logs = event.get_logs(argument_filters=filters or None, from_block=devnet.deployment.block_number)
+    return [dict(log["args"]) for log in logs]
+
+
+def balance(devnet: Devnet, index: int) -> int:
+    return devnet.market_contract.functions.balanceOf(devnet.accounts[index].address).call()
+
+
+# ---------------------------------------------------------------------------------------- tests
+
+
+def test_honest_worker_is_paid_and_requester_gets_results_matching_chain(devnet, nodes, engine):
+    nodes.worker("honest-worker", 6)
+    nodes.verifier("honest-verifier", 16)
+    client = requester(devnet, 2)
+    sentences = [b"Nightshift rents idle GPUs.", b"The verifier re-runs a sample.", b"Credits settle on chain."]
+    embed = client.submit(MiniLM.name, sentences, EMBED_PRICE)
+    digits = client.submit(DigitsMLP.name, digit_inputs(4), DIGIT_PRICE)
+    for sub in (embed, digits):
+        assert client.wait(sub.batch_id, {"finalized"}, timeout=60) == "finalized"
+
+    minilm = engine.plugin_by_name(MiniLM.name)
+    local = engine.run(minilm.model_id, sentences)
+    for job_id, mine in zip(embed.job_ids, local, strict=True):
+        served = client.fetch(job_id)  # Raises unless keccak(served) is the hash on chain.
+        assert MiniLM.policy.compare(mine, served).accepted
+    labels = [int(decode_output(client.fetch(j))[0]) for j in digits.job_ids]
+    assert labels == list(DIGITS.target[:4])
+    fee = 0.05
+    assert balance(devnet, 6) == 3 * int(EMBED_PRICE * (1 - fee)) + 4 * int(DIGIT_PRICE * (1 - fee))
+
+
+def test_cheating_worker_is_caught_on_every_cheat_slashed_and_requester_refunded(devnet, nodes, engine):
+    nodes.worker("cheater", 7, models="digits-mlp", faults__wrong_rate=0.5, faults__seed=3)
+    for i in range(3):
+        nodes.verifier(f"auditor-{i}", 17 + i, models="digits-mlp")
+    client = requester(devnet, 3)
+    inputs = digit_inputs(8, offset=100)
+    sub = client.submit(DigitsMLP.name, inputs, DIGIT_PRICE, audit_bps=10_000)
+    wait_until(all_final(devnet, sub.job_ids), 90, "every job to settle")
+
+    digits = engine.plugin_by_name(DigitsMLP.name)
+    truth = engine.run(digits.model_id, inputs)
+    served = [client.fetch(j) for j in sub.job_ids]
+    cheats = [j for j, t, s in zip(sub.job_ids, truth, served, strict=True) if t != s]
+    honest = [j for j in sub.job_ids if j not in cheats]
+    assert cheats and honest  # wrong_rate 0.5 with seed 3 cheats on some jobs, not all.
+    statuses = dict(zip(sub.job_ids, job_statuses(devnet, sub.job_ids), strict=True))
+    assert {statuses[j] for j in cheats} == {REJECTED}
+    assert {statuses[j] for j in honest} == {FINALIZED}
+    rejected = {e["jobId"] for e in events(devnet, "JobRejected")}
+    assert set(cheats) <= rejected
+    slashes = [
+        e for e in events(devnet, "PartySlashed", batchId=sub.batch_id) if e["account"] == devnet.accounts[7].address
+    ]
+    assert len(slashes) == len(cheats)
+    refunds = [
+        e
+        for e in events(devnet, "Credited", batchId=sub.batch_id)
+        if e["account"] == devnet.accounts[3].address and e["reason"] == 3
+    ]
+    assert sum(e["amount"] for e in refunds) >= len(cheats) * DIGIT_PRICE
+
+
+def test_withholding_worker_is_rejected_and_slashed(devnet, nodes):
+    nodes.worker("withholder", 8, models="digits-mlp", faults__withhold=True)
+    for i in range(3):
+        nodes.verifier(f"withhold-auditor-{i}", 20 + i, models="digits-mlp")
+    client = requester(devnet, 4)
+    sub = client.submit(DigitsMLP.name, digit_inputs(2, offset=200), DIGIT_PRICE, audit_bps=10_000)
+    wait_until(all_final(devnet, sub.job_ids), 90, "every job to settle")
+    assert job_statuses(devnet, sub.job_ids) == [REJECTED, REJECTED]
+    slashed = [
+        e for e in events(devnet, "PartySlashed", batchId=sub.batch_id) if e["account"] == devnet.accounts[8].address
+    ]
+    assert len(slashed) == 2
+
+
+def test_worker_killed_after_taking_a_batch_is_expired_and_requester_refunded(devnet, nodes):
+    silent = nodes.worker("silent", 9, models="digits-mlp", faults__silent_after_take=True)
+    nodes.verifier("keeper", 23, models="digits-mlp")
+    client = requester(devnet, 5)
+    before = balance(devnet, 5)
+    sub = client.submit(DigitsMLP.name, digit_inputs(3, offset=300), DIGIT_PRICE, timeout=4)
+    client.wait(sub.batch_id, {"taken"}, timeout=30)
+    devnet.stop(silent, kill=True)  # SIGKILL: the worker dies holding the batch.
+    assert client.wait(sub.batch_id, {"expired"}, timeout=30) == "expired"
+    assert job_statuses(devnet, sub.job_ids) == [EXPIRED] * 3
+    collateral = 2 * DIGIT_PRICE * 3
+    assert balance(devnet, 5) == before + 3 * DIGIT_PRICE + collateral // 2  # Refund and half the slash.
+
+
+def test_nodes_killed_mid_flight_resume_from_cursor_without_repeating_transactions(devnet, nodes):
+    worker = nodes.worker("restart-worker", 10)
+    verifier = nodes.verifier("restart-verifier", 24)
+    client = requester(devnet, 2)
+    subs = [
+        client.submit(
+            MiniLM.name, [b"sentence %d of batch %d" % (i, b) for i in range(48)], EMBED_PRICE, audit_bps=2_000
+        )
+        for b in range(3)
+    ]
+    wait_until(lambda: bool(events(devnet, "BatchTaken", batchId=subs[0].batch_id)), 30, "the first batch taken")
+    devnet.stop(worker, kill=True)
+    devnet.stop(verifier, kill=True)
+    cursor_before = _cursor(worker.data_dir)
+    devnet.launch(worker)
+    devnet.launch(verifier)
+    job_ids = [j for s in subs for j in s.job_ids]
+    for sub in subs:
+        client.wait(sub.batch_id, {"finalized"}, timeout=120)
+    wait_until(all_final(devnet, job_ids), 60, "every audited job to settle")
+
+    assert cursor_before is not None and _cursor(worker.data_dir) > cursor_before
+    for sub in subs:
+        assert len(events(devnet, "BatchTaken", batchId=sub.batch_id)) == 1
+        assert len(events(devnet, "ResultsCommitted", batchId=sub.batch_id)) == 1
+        assert len(events(devnet, "BatchFinalized", batchId=sub.batch_id)) == 1
+    # Every transaction either node sent succeeded: nothing was sent twice and bounced.
+    for node in (worker, verifier):
+        assert _reverted_transactions(devnet, node.account.address) == 0
+
+
+def test_malicious_verifier_challenging_honest_work_is_outvoted_and_slashed(devnet, nodes):
+    nodes.worker("honest-worker-2", 11, models="digits-mlp")
+    liar = nodes.verifier("liar", 25, models="digits-mlp", faults__always_reject=True, challenge_rate=1.0)
+    nodes.verifier("honest-panel-0", 26, models="digits-mlp")
+    nodes.verifier("honest-panel-1", 27, models="digits-mlp")
+    client = requester(devnet, 3)
+    sub = client.submit(DigitsMLP.name, digit_inputs(2, offset=400), DIGIT_PRICE)
+    wait_until(all_final(devnet, sub.job_ids), 90, "every job to settle")
+    assert job_statuses(devnet, sub.job_ids) == [FINALIZED, FINALIZED]
+    settled = [e for e in events(devnet, "DisputeSettled") if e["jobId"] in sub.job_ids]
+    assert len(settled) == 2 and all(e["workerWon"] for e in settled)
+    slashed = [e for e in events(devnet, "PartySlashed", batchId=sub.batch_id) if e["account"] == liar.account.address]
+    assert len(slashed) == 2
+
+
+def _cursor(data_dir: Path) -> int | None:
+    from node.store import Store
+
+    store = Store(data_dir)
+    try:
+        return store.cursor()
+    finally:
+        store.close()
+
+
+def _reverted_transactions(devnet: Devnet, address: str) -> int:
+    w3 = devnet.w3
+    reverted = 0
+    for number in range(devnet.deployment.block_number, w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            if tx["from"] == address and w3.eth.get_transaction_receipt(tx["hash"])["status"] != 1:
+                reverted += 1
+    return reverted
+
+
+def test_worker_serves_4xx_with_reason_for_unknown_job(devnet, nodes):
+    worker = nodes.worker("api-worker", 12, models="digits-mlp")
+    missing = httpx.get(f"{worker.url}/v1/results/{(999 << 16) | 3}")
+    assert missing.status_code == 404
+    assert missing.json() == {"error": f"no result for job {(999 << 16) | 3} on this worker"}
+    assert httpx.get(f"{worker.url}/v1/results/not-a-number").status_code == 422
+    metrics = httpx.get(f"{worker.url}/metrics").text
+    assert "nightshift_cursor_block" in metrics
+    assert httpx.get(f"{worker.url}/health").json()["address"] == worker.account.address
