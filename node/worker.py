@@ -71,6 +71,7 @@ class Worker:
         if self.faults.active:
             log.warning("fault injection is on", extra=self.settings.faults.model_dump())
         self._reconcile()
+        self._sync_url()
         log.info("worker ready", extra={"address": self.address, "url": s.url, "models": ",".join(s.models)})
 
     def run(self) -> None:
@@ -237,6 +238,15 @@ class Worker:
         if status in ("taken", "committed") and worker != self.address:
             status = "lost"
         self.store.set_batch_status(batch_id, status, deadline)
+
+    def _sync_url(self) -> None:
+        """Makes the URL registered on chain this node's, so requesters and verifiers find it."""
+        staking = self.client.staking.functions
+        if staking.getStake(self.address, WORKER_ROLE).call()[0] == 0:
+            log.warning("this worker has no stake yet: stake before taking work", extra={"address": self.address})
+        elif staking.workerUrl(self.address).call() != self.settings.url:
+            self.sender.transact(staking.setWorkerUrl(self.settings.url))
+            log.info("registered URL updated", extra={"url": self.settings.url})
 
     def _reconcile(self) -> None:
         """After a restart: re-read every unfinished batch from the contract."""
