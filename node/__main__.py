@@ -8,35 +8,17 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from node.errors import NightshiftError
-from node.logs import configure_logging
 
 
 def main() -> int:
     from node.config import WorkerSettings
-    from node.metrics import Metrics
-    from node.server.app import NodeInfo, create_app
-    from node.server.component import ApiServer
-    from node.supervisor import Supervisor
-    from node.worker import Worker
+    from node.runner import run_worker
 
     try:
-        settings = WorkerSettings()
-    except ValidationError as exc:
-        print(f"invalid configuration: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return run_worker(WorkerSettings())
+    except (ValidationError, SettingsError) as exc:
+        print(f"invalid configuration: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
-    except SettingsError as exc:
-        print(f"invalid configuration: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_level, settings.log_json)
-    metrics = Metrics()
-    worker = Worker(settings, metrics)
-
-    def app() -> object:
-        info = NodeInfo(worker.address, settings.models, withhold=settings.faults.withhold)
-        return create_app(worker.store, metrics, info)
-
-    try:
-        return Supervisor([worker, ApiServer(app, settings.http_host, settings.http_port)]).run()
     except NightshiftError as exc:
         print(f"worker failed: {exc}", file=sys.stderr)
         return 1

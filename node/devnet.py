@@ -4,6 +4,7 @@ accounts, and worker and verifier nodes as separate processes. All its state liv
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import subprocess
@@ -67,11 +68,15 @@ class Devnet:
     market: MarketParams = field(default_factory=MarketParams)
     models: list[str] = field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
     unbonding_period: int = 3600
+    port: int | None = None
+    detach: bool = False  # Detached processes outlive this Python process (`nightshift devnet up`).
     nodes: list[NodeProcess] = field(default_factory=list)
 
     def up(self) -> Devnet:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.anvil = Anvil(accounts=ACCOUNTS, block_time=1, log_path=self.root / "anvil.log").start()
+        self.anvil = Anvil(
+            port=self.port, accounts=ACCOUNTS, block_time=1, log_path=self.root / "anvil.log", detach=self.detach
+        ).start()
         self.w3 = self.anvil.web3()
         self.accounts = dev_accounts(ACCOUNTS)
         artifacts = load_artifacts()
@@ -88,6 +93,22 @@ class Devnet:
         self.staking = self.deployment.contract(self.w3, "Staking")
         self.market_contract = self.deployment.contract(self.w3, "JobMarket")
         return self
+
+    def save_state(self) -> Path:
+        """Writes `devnet.json` (pids, URLs, addresses) so another process can report on it and stop it."""
+        state = {
+            "rpc_url": self.anvil.url,
+            "anvil_pid": self.anvil.pid,
+            "deployments": str(self.deployments_path),
+            "nodes": [
+                {"name": n.name, "kind": n.kind, "pid": n.proc.pid if n.proc else None, "address": n.account.address,
+                 "url": n.url if n.port else None, "log": str(n.log_path)}
+                for n in self.nodes
+            ],
+        }  # fmt: skip
+        path = self.root / "devnet.json"
+        path.write_text(json.dumps(state, indent=2))
+        return path
 
     def down(self) -> None:
         for node in self.nodes:
@@ -142,7 +163,9 @@ class Devnet:
         module = "node" if node.kind == "worker" else "verifier"
         env = {**os.environ, **node.env, "PYTHONUNBUFFERED": "1"}
         with open(node.log_path, "ab") as out:
-            node.proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out, stderr=out)
+            node.proc = subprocess.Popen(
+                [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=self.detach
+            )
         ready = f"{node.kind} ready".encode()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

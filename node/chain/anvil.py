@@ -52,8 +52,10 @@ class Anvil:
         accounts: int = 20,
         block_time: float | None = None,
         log_path: Path | None = None,
+        detach: bool = False,
     ):
         self.port = port or free_port()
+        self._detach = detach
         self._accounts = accounts
         self._block_time = block_time
         self._log_path = log_path
@@ -77,7 +79,7 @@ class Anvil:
             # idle, like a real chain, so seed blocks and deadlines arrive without traffic.
             cmd += ["--block-time", str(self._block_time), "--mixed-mining"]
         out = open(self._log_path, "ab") if self._log_path else subprocess.DEVNULL  # noqa: SIM115
-        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=self._detach)
         w3 = self.web3()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -90,6 +92,10 @@ class Anvil:
                 time.sleep(0.05)
         self.stop()
         raise ChainError(f"anvil did not answer on {self.url} within {timeout_s}s")
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
 
     def stop(self) -> None:
         """Terminates anvil and waits for it."""

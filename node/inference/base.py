@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from node.chain.deploy import ModelSpec
+from node.inference.encoding import decode_output
 from node.inference.identity import model_id
 from node.inference.policy import VerificationPolicy
 
@@ -60,6 +61,18 @@ class ModelPlugin(ABC):
     @abstractmethod
     def forward(self, inputs: Sequence[Any]) -> list[np.ndarray]:
         """One output array per input, computed as one batch under `torch.inference_mode()`."""
+
+    @classmethod
+    def input_from_json(cls, value: object) -> bytes:
+        """A job input from a JSON value (a CLI argument or a JSONL line). Default: text."""
+        if isinstance(value, str):
+            return value.encode()
+        raise ValueError(f"{cls.name} takes text inputs")
+
+    @classmethod
+    def output_to_json(cls, data: bytes) -> object:
+        """A canonical output as JSON, for people and scripts."""
+        return decode_output(data).tolist()
 
     @property
     def model_id(self) -> bytes:

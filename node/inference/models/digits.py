@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from node.inference.base import ModelPlugin, register
+from node.inference.encoding import decode_output
 from node.inference.errors import InferenceError
 from node.inference.policy import ExactPolicy
 
@@ -43,6 +44,20 @@ class DigitsMLP(ModelPlugin):
     policy = ExactPolicy()
     min_price = 1_000  # 0.001 credit
     max_batch = 512
+
+    @classmethod
+    def input_from_json(cls, value: object) -> bytes:
+        """64 intensities, as a list or a comma-separated string."""
+        if isinstance(value, str):
+            value = [int(v) for v in value.replace(" ", "").split(",") if v]
+        if not isinstance(value, list):
+            raise ValueError("a digit is a list of 64 intensities in 0..16")
+        return encode_pixels(value)
+
+    @classmethod
+    def output_to_json(cls, data: bytes) -> object:
+        """The predicted digit (-1 for an invalid input)."""
+        return int(decode_output(data)[0])
 
     def load(self) -> None:
         if not WEIGHTS.exists():

@@ -1,0 +1,251 @@
+"""`nightshift job ...` and `nightshift jobs list`: pay for jobs, follow them, check results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from eth_utils import keccak
+
+from node.chain.client import ChainClient
+from node.cli.account import credits, to_units
+from node.cli.context import Ctx, pass_ctx
+from node.cli.errors import TIMEOUT, VERIFICATION, CliError, InputError
+from node.client import ClientError, RequesterClient
+from node.inference.base import ModelPlugin, plugin_classes
+from node.inference.engine import InferenceEngine
+
+JOB_STATUS = [
+    "none",
+    "open",
+    "taken",
+    "committed",
+    "unaudited",
+    "audited",
+    "disputed",
+    "finalized",
+    "rejected",
+    "expired",
+    "cancelled",
+]
+AUDIT_STATUS = ["not audited", "assigned", "disputed", "accepted", "rejected", "lapsed"]
+
+
+def parse_job_id(text: str) -> int:
+    """`12.3` (batch 12, job 3) or the raw id `batch << 16 | index`."""
+    try:
+        if "." in text:
+            batch, index = (int(x) for x in text.split("."))
+            return (batch << 16) | index
+        return int(text)
+    except ValueError:
+        raise InputError(f"not a job id: {text!r} (use BATCH.INDEX, for example 3.0)") from None
+
+
+def show_job_id(job_id: int) -> str:
+    return f"{job_id >> 16}.{job_id & 0xFFFF}"
+
+
+def _plugin(chain: ChainClient, model: str) -> type[ModelPlugin]:
+    registered = chain.registered_models()
+    if model not in registered:
+        raise InputError(f"unknown model {model!r}; registered: {', '.join(sorted(registered))}")
+    plugin = plugin_classes().get(model)
+    if plugin is None:
+        raise InputError(f"model {model!r} is registered but this client has no plug-in for it")
+    return plugin
+
+
+def _inputs(plugin: type[ModelPlugin], text: str | None, file: Path | None, jsonl: Path | None) -> list[bytes]:
+    given = [x for x in (text, file, jsonl) if x is not None]
+    if len(given) != 1:
+        raise InputError("give exactly one of --input, --input-file and --inputs-file")
+    try:
+        if text is not None:
+            return [plugin.input_from_json(text)]
+        if file is not None:
+            return [file.read_bytes()]
+        assert jsonl is not None
+        lines = [line for line in jsonl.read_text().splitlines() if line.strip()]
+        return [plugin.input_from_json(json.loads(line)) for line in lines]
+    except (ValueError, OSError) as exc:
+        raise InputError(f"bad input: {exc}") from None
+
+
+@click.group()
+def job() -> None:
+    """Submit a job and follow it."""
+
+
+@job.command()
+@click.option("--model", required=True, help="A registered model name, e.g. all-MiniLM-L6-v2 or digits-mlp.")
+@click.option("--input", "text", help="One input: text, or for digits-mlp 64 comma-separated intensities.")
+@click.option(
+    "--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="One input, raw bytes."
+)
+@click.option(
+    "--inputs-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL, one input per line."
+)
+@click.option("--max-price", required=True, help="Credits per job.")
+@click.option(
+    "--audit-rate",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Raise the audit probability (costs the verifier fee).",
+)
+@click.option("--timeout", default=600, show_default=True, help="Seconds a worker has to commit after taking the jobs.")
+@click.option(
+    "--wait/--no-wait", default=False, help="Wait for the results, check them against the chain and print them."
+)
+@click.option("--wait-timeout", default=120.0, show_default=True)
+@pass_ctx
+def submit(
+    ctx: Ctx, model: str, text: str | None, input_file: Path | None, inputs_file: Path | None,
+    max_price: str, audit_rate: float | None, timeout: int, wait: bool, wait_timeout: float,
+) -> None:  # fmt: skip
+    """Escrow payment for one batch of jobs; print the job ids at once."""
+    chain = ctx.chain(signer=True)
+    plugin = _plugin(chain, model)
+    inputs = _inputs(plugin, text, input_file, inputs_file)
+    price = to_units(max_price)
+    client = RequesterClient(chain)
+    audit_bps = 0 if audit_rate is None else round(audit_rate * 10_000)
+    sub = client.submit(model, inputs, price, timeout=timeout, audit_bps=audit_bps)
+    ids = [show_job_id(j) for j in sub.job_ids]
+    ctx.out.info(f"submitted {len(ids)} job(s) in batch {sub.batch_id}: {', '.join(ids)}")
+    if not wait:
+        ctx.out.result({"batch": sub.batch_id, "jobs": ids, "tx": sub.tx_hash})
+        return
+    with ctx.out.console.status("waiting for a worker to take the batch and commit results...", spinner="dots"):
+        try:
+            client.wait(sub.batch_id, {"committed", "drawn", "finalized"}, timeout=wait_timeout)
+        except ClientError as exc:
+            raise CliError(str(exc), TIMEOUT) from None
+    results = [{"job": show_job_id(j), "result": plugin.output_to_json(_fetch(client, j))} for j in sub.job_ids]
+    ctx.out.result({"batch": sub.batch_id, "results": results} if ctx.out.as_json else results)
+
+
+def _fetch(client: RequesterClient, job_id: int) -> bytes:
+    try:
+        return client.fetch(job_id)
+    except ClientError as exc:
+        raise CliError(str(exc), VERIFICATION) from None
+
+
+@job.command()
+@click.argument("job_id")
+@pass_ctx
+def status(ctx: Ctx, job_id: str) -> None:
+    """A job's status, worker and audit."""
+    chain, jid = ctx.chain(), parse_job_id(job_id)
+    ctx.out.result(_describe(chain, jid))
+
+
+@job.command()
+@click.argument("job_id")
+@pass_ctx
+def result(ctx: Ctx, job_id: str) -> None:
+    """Fetch a job's result from its worker and check it against the hash on chain."""
+    chain, jid = ctx.chain(), parse_job_id(job_id)
+    plugin = _plugin(chain, _batch_event(chain, jid >> 16)["model"])
+    output = _fetch(RequesterClient(chain), jid)
+    ctx.out.result(
+        {"job": show_job_id(jid), "output_hash": "0x" + keccak(output).hex(), "result": plugin.output_to_json(output)}
+    )
+
+
+@job.command()
+@click.argument("job_id")
+@pass_ctx
+def verify(ctx: Ctx, job_id: str) -> None:
+    """Re-verify a past job: re-run the model locally on the input from chain and compare."""
+    chain, jid = ctx.chain(), parse_job_id(job_id)
+    created = _batch_event(chain, jid >> 16)
+    plugin_cls = _plugin(chain, created["model"])
+    data = created["inputs"][jid & 0xFFFF]
+    if data["uri"]:
+        raise CliError("re-verifying URI inputs is not supported yet; inline inputs only")
+    served = _fetch(RequesterClient(chain), jid)
+    with ctx.out.console.status(f"re-running {plugin_cls.name} locally...", spinner="dots"):
+        engine = InferenceEngine()
+        engine.load([plugin_cls.name], expected_ids={plugin_cls.name: bytes(created["modelId"])})
+        plugin = engine.plugin_by_name(plugin_cls.name)
+        (mine,) = engine.run(plugin.model_id, [bytes(data["data"])])
+    comparison = plugin.policy.compare(mine, served)
+    receipt = {
+        **_describe(chain, jid),
+        "input_hash": "0x" + bytes(data["inputHash"]).hex(),
+        "output_hash": "0x" + keccak(served).hex(),
+        "local_output_hash": "0x" + keccak(mine).hex(),
+        "policy": plugin.policy.mode,
+        "verified": comparison.accepted,
+        "reason": comparison.reason,
+    }
+    ctx.out.result(receipt, title="verification receipt")
+    if not comparison.accepted:
+        raise CliError(f"job {show_job_id(jid)} fails re-verification: {comparison.reason}", VERIFICATION)
+
+
+def _batch_event(chain: ChainClient, batch_id: int) -> dict[str, Any]:
+    logs = chain.market.events.BatchCreated().get_logs(
+        argument_filters={"batchId": batch_id}, from_block=chain.deployment.block_number
+    )
+    if not logs:
+        raise InputError(f"no batch {batch_id} on this chain")
+    args = dict(logs[0]["args"])
+    names = {v["model_id"]: k for k, v in chain.registered_models().items()}
+    args["model"] = names.get(bytes(args["modelId"]), "0x" + bytes(args["modelId"]).hex())
+    return args
+
+
+def _describe(chain: ChainClient, jid: int) -> dict[str, Any]:
+    created = _batch_event(chain, jid >> 16)
+    index = jid & 0xFFFF
+    if index >= len(created["inputs"]):
+        raise InputError(f"batch {jid >> 16} has no job {index}")
+    batch = chain.market.functions.getBatch(jid >> 16).call()
+    audit_status, _ = chain.market.functions.getAudit(jid).call()
+    return {
+        "job": show_job_id(jid),
+        "model": created["model"],
+        "model_id": "0x" + bytes(created["modelId"]).hex(),
+        "status": JOB_STATUS[chain.market.functions.jobStatus(jid).call()],
+        "worker": batch[5],
+        "audit": AUDIT_STATUS[audit_status],
+        "payment": credits(batch[1]),
+        "requester": batch[0],
+    }
+
+
+@click.group()
+def jobs() -> None:
+    """Your jobs."""
+
+
+@jobs.command("list")
+@pass_ctx
+def list_(ctx: Ctx) -> None:
+    """Batches this wallet submitted, with their status."""
+    chain, address = ctx.chain(), ctx.address()
+    names = {v["model_id"]: k for k, v in chain.registered_models().items()}
+    rows = []
+    logs = chain.market.events.BatchCreated().get_logs(
+        argument_filters={"requester": address}, from_block=chain.deployment.block_number
+    )
+    for log in logs:
+        a = log["args"]
+        batch = chain.market.functions.getBatch(a["batchId"]).call()
+        rows.append(
+            {
+                "batch": a["batchId"],
+                "model": names.get(bytes(a["modelId"]), "?"),
+                "jobs": len(a["inputs"]),
+                "price": credits(a["price"]),
+                "status": ["none", "open", "taken", "committed", "drawn", "finalized", "expired", "cancelled"][
+                    batch[8]
+                ],
+            }
+        )
+    ctx.out.result(rows, title=f"jobs of {address}")
