@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 import click
+from web3 import Web3
 
 from node.chain.anvil import dev_accounts
 from node.chain.client import ChainClient
@@ -65,7 +66,7 @@ def faucet(ctx: Ctx, amount: str) -> None:
     if chain.deployment.chain_id != DEVNET_CHAIN_ID or chain.deployment.deployer != deployer.address:
         raise CliError("the faucet is for a local devnet only")
     TxSender(chain.w3, deployer, chain.decoder).transact(chain.credit.functions.mint(address, to_units(amount)))
-    if chain.w3.eth.get_balance(address) < GAS_MONEY // 10:
+    if chain.w3.eth.get_balance(Web3.to_checksum_address(address)) < GAS_MONEY // 10:
         chain.w3.provider.make_request("anvil_setBalance", [address, hex(GAS_MONEY)])  # type: ignore[arg-type]
     ctx.out.result(
         {"address": address, "minted": amount, "credits": credits(chain.credit.functions.balanceOf(address).call())}
