@@ -203,3 +203,29 @@ def _terminate(pid: int, timeout: float = 20.0) -> None:
         time.sleep(0.1)
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)
+
+
+@click.group()
+def gateway() -> None:
+    """Run the OpenAI-compatible gateway, paying for jobs from the wallet."""
+
+
+@gateway.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True)
+@click.option("--max-price", default="0.05", show_default=True, help="Credits per job.")
+@click.option("--audit-rate", type=click.FloatRange(0, 1), default=0.0, help="Raise the audit probability.")
+@pass_ctx
+def gateway_run(ctx: Ctx, host: str, port: int, max_price: str, audit_rate: float) -> None:
+    """Serve POST /v1/embeddings and GET /v1/models until interrupted."""
+    import uvicorn
+
+    from node.cli.account import to_units
+    from node.client import RequesterClient
+    from node.gateway.app import GatewayConfig, create_gateway
+    from node.logs import configure_logging
+
+    client = RequesterClient(ctx.chain(signer=True))
+    configure_logging()
+    app = create_gateway(client, GatewayConfig(to_units(max_price), round(audit_rate * 10_000)))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -72,6 +72,7 @@ cli.add_command(jobs.jobs)
 cli.add_command(daemons.worker)
 cli.add_command(daemons.verifier)
 cli.add_command(daemons.devnet)
+cli.add_command(daemons.gateway)
 
 
 def run() -> None:

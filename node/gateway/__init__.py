@@ -1,0 +1,1 @@
+"""An OpenAI-compatible HTTP gateway: clients set `base_url` and pay through Nightshift."""

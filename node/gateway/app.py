@@ -1,0 +1,131 @@
+"""The gateway: `POST /v1/embeddings` and `GET /v1/models`, following the OpenAI API.
+
+Each embeddings request becomes one batch of network jobs paid from the gateway operator's
+wallet. The response carries only results whose hash matches the one committed on chain
+(`RequesterClient.fetch` checks it); anything else is an error. Errors are OpenAI-style objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from node.client import ClientError, RequesterClient
+from node.inference.encoding import decode_output
+
+EMBEDDING_MODELS = {"all-MiniLM-L6-v2"}
+
+
+class GatewayError(Exception):
+    def __init__(self, status: int, message: str, error_type: str, code: str | None = None, param: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.type, self.code, self.param = status, message, error_type, code, param
+
+
+@dataclass
+class GatewayConfig:
+    price: int  # Credit base units per job.
+    audit_bps: int = 0
+    wait_timeout: float = 60.0
+    api_key: str | None = None
+
+
+class EmbeddingsRequest(BaseModel):
+    model: str
+    input: str | list[str] = Field(description="One text or a list of texts.")
+    encoding_format: Literal["float", "base64"] = "float"
+    user: str | None = None
+
+
+def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
+    app = FastAPI(title="Nightshift gateway (OpenAI-compatible)", version="1")
+    app.state.client, app.state.config = client, config
+
+    @app.exception_handler(GatewayError)
+    def gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
+        body = {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}}
+        return JSONResponse(body, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        param = ".".join(str(p) for p in first["loc"][1:]) or None
+        body = {
+            "error": {
+                "message": f"{param}: {first['msg']}",
+                "type": "invalid_request_error",
+                "param": param,
+                "code": None,
+            }
+        }
+        return JSONResponse(body, status_code=400)
+
+    @app.get("/v1/models")
+    def list_models(_: AuthDep, request: Request) -> dict[str, Any]:
+        registered = request.app.state.client.chain.registered_models()
+        data = [{"id": name, "object": "model", "created": 0, "owned_by": "nightshift"} for name in sorted(registered)]
+        return {"object": "list", "data": data}
+
+    @app.post("/v1/embeddings")
+    def embeddings(body: EmbeddingsRequest, _: AuthDep, request: Request) -> dict[str, Any]:
+        client: RequesterClient = request.app.state.client
+        cfg: GatewayConfig = request.app.state.config
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        if not texts or any(not t for t in texts):
+            raise GatewayError(
+                400,
+                "input must be a non-empty string or a list of non-empty strings",
+                "invalid_request_error",
+                param="input",
+            )
+        if body.model not in EMBEDDING_MODELS or body.model not in client.chain.registered_models():
+            raise GatewayError(
+                404, f"The model `{body.model}` does not exist", "invalid_request_error", "model_not_found", "model"
+            )
+        vectors = _run(client, cfg, body.model, [t.encode() for t in texts])
+        data = [
+            {"object": "embedding", "index": i, "embedding": _format(v, body.encoding_format)}
+            for i, v in enumerate(vectors)
+        ]
+        tokens = sum(len(t.split()) for t in texts)
+        return {
+            "object": "list",
+            "data": data,
+            "model": body.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+
+    return app
+
+
+def _authorize(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    key = request.app.state.config.api_key
+    if key and authorization != f"Bearer {key}":
+        raise GatewayError(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
+
+
+AuthDep = Annotated[None, Depends(_authorize)]
+
+
+def _run(client: RequesterClient, cfg: GatewayConfig, model: str, inputs: list[bytes]) -> list[list[float]]:
+    try:
+        sub = client.submit(model, inputs, cfg.price, audit_bps=cfg.audit_bps)
+        client.wait(sub.batch_id, {"committed", "drawn", "finalized"}, timeout=cfg.wait_timeout, poll=0.05)
+        return [decode_output(client.fetch(job)).astype(float).tolist() for job in sub.job_ids]
+    except ClientError as exc:
+        raise GatewayError(502, f"the network could not serve this request: {exc}", "api_error") from None
+    except Exception as exc:  # Chain errors (balance, RPC): the operator's problem, not the caller's.
+        raise GatewayError(503, f"the gateway cannot pay for jobs right now: {exc}", "api_error") from None
+
+
+def _format(vector: list[float], encoding: str) -> list[float] | str:
+    if encoding == "base64":
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+    return vector

@@ -1,0 +1,98 @@
+"""The OpenAI-compatible gateway, used through the real `openai` client, as a separate process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import openai
+import pytest
+
+from node.chain.anvil import free_port
+from node.chain.deploy import MarketParams
+from node.devnet import ROOT, Devnet
+from node.inference.encoding import encode_output
+from node.inference.engine import ExecutionSettings, InferenceEngine
+from node.inference.models.minilm import MiniLM
+
+OPERATOR = 2
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    net = Devnet(tmp_path_factory.mktemp("gateway"), market=MarketParams(base_audit_bps=0, challenge_window=5)).up()
+    proc = None
+    try:
+        net.fund(OPERATOR, 1_000)
+        net.start_worker("worker", 6, models=MiniLM.name)
+        net.start_verifier("verifier", 16, models=MiniLM.name)
+        port = free_port()
+        env = {
+            **os.environ,
+            "NIGHTSHIFT_RPC_URL": net.anvil.url,
+            "NIGHTSHIFT_DEPLOYMENTS": str(net.deployments_path),
+            "NIGHTSHIFT_PRIVATE_KEY": "0x" + net.accounts[OPERATOR].key.hex().removeprefix("0x"),
+            "NIGHTSHIFT_GATEWAY_PORT": str(port),
+        }
+        log = open(net.root / "gateway.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, "-m", "node.gateway"], cwd=ROOT, env=env, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield f"{url}/v1"
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=20)
+        net.down()
+
+
+@pytest.fixture(scope="module")
+def local_minilm() -> InferenceEngine:
+    engine = InferenceEngine(ExecutionSettings(threads=1))
+    engine.load([MiniLM.name])
+    return engine
+
+
+def test_openai_client_embeddings_match_local_model_within_tolerance(gateway, local_minilm):
+    client = openai.OpenAI(base_url=gateway, api_key="unused")
+    texts = ["Nightshift is an open inference network.", "Cheaters lose their stake."]
+    response = client.embeddings.create(model=MiniLM.name, input=texts)  # The client asks for base64.
+    assert [d.index for d in response.data] == [0, 1]
+    plugin = local_minilm.plugin_by_name(MiniLM.name)
+    local = local_minilm.run(plugin.model_id, [t.encode() for t in texts])
+    for item, mine in zip(response.data, local, strict=True):
+        served = encode_output(np.array(item.embedding, dtype=np.float32))
+        assert MiniLM.policy.compare(mine, served).accepted
+    floats = client.embeddings.create(model=MiniLM.name, input="one text", encoding_format="float")
+    assert len(floats.data[0].embedding) == 384
+    assert response.usage.prompt_tokens > 0
+
+
+def test_models_list_shows_registered_models(gateway):
+    ids = {m.id for m in openai.OpenAI(base_url=gateway, api_key="unused").models.list()}
+    assert ids == {"all-MiniLM-L6-v2", "digits-mlp"}
+
+
+def test_unknown_model_is_an_openai_not_found_error(gateway):
+    with pytest.raises(openai.NotFoundError) as info:
+        openai.OpenAI(base_url=gateway, api_key="unused").embeddings.create(model="text-embedding-3-small", input="x")
+    assert info.value.body["code"] == "model_not_found"
+    assert "text-embedding-3-small" in info.value.body["message"]
+
+
+def test_bad_input_is_an_openai_bad_request_error(gateway):
+    with pytest.raises(openai.BadRequestError) as info:
+        openai.OpenAI(base_url=gateway, api_key="unused").embeddings.create(model=MiniLM.name, input=[[1, 2, 3]])
+    assert info.value.body["type"] == "invalid_request_error"
+    assert info.value.body["param"].startswith("input")
