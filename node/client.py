@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from eth_utils import keccak
@@ -12,13 +13,48 @@ from web3.logs import DISCARD
 
 from node.chain.client import ChainClient
 from node.errors import NightshiftError
+from node.inference.engine import InferenceEngine
 
 BATCH_STATUS = ["none", "open", "taken", "committed", "drawn", "finalized", "expired", "cancelled"]
+JOB_STATUS = [
+    "none",
+    "open",
+    "taken",
+    "committed",
+    "unaudited",
+    "audited",
+    "disputed",
+    "finalized",
+    "rejected",
+    "expired",
+    "cancelled",
+]
+AUDIT_STATUS = ["not audited", "assigned", "disputed", "accepted", "rejected", "lapsed"]
 MAX_UINT = 2**256 - 1
 
 
 class ClientError(NightshiftError):
     """A requester-side failure: unknown model, missing result, or a result that fails its check."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What `verify` found about a past job."""
+
+    job_id: int
+    model: str
+    model_id: str
+    input_hash: str
+    output_hash: str
+    local_output_hash: str
+    worker: str
+    requester: str
+    status: str
+    audit: str
+    payment: int
+    policy: str
+    verified: bool
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -101,3 +137,56 @@ class RequesterClient:
                 f"job {job_id}: served output hashes to 0x{keccak(output).hex()}, chain has 0x{expected.hex()}"
             )
         return output
+
+    def batch_request(self, batch_id: int) -> dict[str, Any]:
+        """The batch as created (model, price, inputs), from its `BatchCreated` event."""
+        logs = self.market.events.BatchCreated().get_logs(
+            argument_filters={"batchId": batch_id}, from_block=self.chain.deployment.block_number
+        )
+        if not logs:
+            raise ClientError(f"no batch {batch_id} on this chain")
+        args = dict(logs[0]["args"])
+        names = {v["model_id"]: k for k, v in self.chain.registered_models().items()}
+        args["model"] = names.get(bytes(args["modelId"]), "0x" + bytes(args["modelId"]).hex())
+        return args
+
+    def verify(self, job_id: int, engine: InferenceEngine | None = None) -> Receipt:
+        """Re-verifies a past job from chain data and the worker's output, re-running the model
+        locally (`engine` may already have it loaded) and comparing under the model's policy."""
+        batch_id, index = job_id >> 16, job_id & 0xFFFF
+        created = self.batch_request(batch_id)
+        if index >= len(created["inputs"]):
+            raise ClientError(f"batch {batch_id} has no job {index}")
+        entry = created["inputs"][index]
+        if entry["uri"]:
+            payload = httpx.get(entry["uri"], timeout=10).raise_for_status().content
+            if keccak(payload) != bytes(entry["inputHash"]):
+                raise ClientError(f"the input at {entry['uri']} does not match its hash on chain")
+        else:
+            payload = bytes(entry["data"])
+        served = self.fetch(job_id)
+        engine = engine or InferenceEngine()
+        model_id = bytes(created["modelId"])
+        if not engine.serves(model_id):
+            engine.load([created["model"]], expected_ids={created["model"]: model_id})
+        plugin = engine.plugin(model_id)
+        (mine,) = engine.run(model_id, [payload])
+        comparison = plugin.policy.compare(mine, served)
+        batch = self.market.functions.getBatch(batch_id).call()
+        audit_status, _ = self.market.functions.getAudit(job_id).call()
+        return Receipt(
+            job_id=job_id,
+            model=created["model"],
+            model_id="0x" + model_id.hex(),
+            input_hash="0x" + bytes(entry["inputHash"]).hex(),
+            output_hash="0x" + keccak(served).hex(),
+            local_output_hash="0x" + keccak(mine).hex(),
+            worker=batch[5],
+            requester=batch[0],
+            status=JOB_STATUS[self.market.functions.jobStatus(job_id).call()],
+            audit=AUDIT_STATUS[audit_status],
+            payment=batch[1],
+            policy=plugin.policy.mode,
+            verified=comparison.accepted,
+            reason=comparison.reason,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +14,8 @@ from node.chain.client import ChainClient
 from node.cli.account import credits, to_units
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import TIMEOUT, VERIFICATION, CliError, InputError
-from node.client import ClientError, RequesterClient
+from node.client import AUDIT_STATUS, JOB_STATUS, ClientError, RequesterClient
 from node.inference.base import ModelPlugin, plugin_classes
-from node.inference.engine import InferenceEngine
-
-JOB_STATUS = [
-    "none",
-    "open",
-    "taken",
-    "committed",
-    "unaudited",
-    "audited",
-    "disputed",
-    "finalized",
-    "rejected",
-    "expired",
-    "cancelled",
-]
-AUDIT_STATUS = ["not audited", "assigned", "disputed", "accepted", "rejected", "lapsed"]
 
 
 def parse_job_id(text: str) -> int:
@@ -162,42 +147,24 @@ def result(ctx: Ctx, job_id: str) -> None:
 def verify(ctx: Ctx, job_id: str) -> None:
     """Re-verify a past job: re-run the model locally on the input from chain and compare."""
     chain, jid = ctx.chain(), parse_job_id(job_id)
-    created = _batch_event(chain, jid >> 16)
-    plugin_cls = _plugin(chain, created["model"])
-    data = created["inputs"][jid & 0xFFFF]
-    if data["uri"]:
-        raise CliError("re-verifying URI inputs is not supported yet; inline inputs only")
-    served = _fetch(RequesterClient(chain), jid)
-    with ctx.out.console.status(f"re-running {plugin_cls.name} locally...", spinner="dots"):
-        engine = InferenceEngine()
-        engine.load([plugin_cls.name], expected_ids={plugin_cls.name: bytes(created["modelId"])})
-        plugin = engine.plugin_by_name(plugin_cls.name)
-        (mine,) = engine.run(plugin.model_id, [bytes(data["data"])])
-    comparison = plugin.policy.compare(mine, served)
-    receipt = {
-        **_describe(chain, jid),
-        "input_hash": "0x" + bytes(data["inputHash"]).hex(),
-        "output_hash": "0x" + keccak(served).hex(),
-        "local_output_hash": "0x" + keccak(mine).hex(),
-        "policy": plugin.policy.mode,
-        "verified": comparison.accepted,
-        "reason": comparison.reason,
-    }
-    ctx.out.result(receipt, title="verification receipt")
-    if not comparison.accepted:
-        raise CliError(f"job {show_job_id(jid)} fails re-verification: {comparison.reason}", VERIFICATION)
+    client = RequesterClient(chain)
+    with ctx.out.console.status("re-running the model locally...", spinner="dots"):
+        try:
+            receipt = client.verify(jid)
+        except ClientError as exc:
+            raise CliError(str(exc), VERIFICATION) from None
+    row = {**asdict(receipt), "job": show_job_id(jid), "payment": credits(receipt.payment)}
+    del row["job_id"]
+    ctx.out.result(row, title="verification receipt")
+    if not receipt.verified:
+        raise CliError(f"job {show_job_id(jid)} fails re-verification: {receipt.reason}", VERIFICATION)
 
 
 def _batch_event(chain: ChainClient, batch_id: int) -> dict[str, Any]:
-    logs = chain.market.events.BatchCreated().get_logs(
-        argument_filters={"batchId": batch_id}, from_block=chain.deployment.block_number
-    )
-    if not logs:
-        raise InputError(f"no batch {batch_id} on this chain")
-    args = dict(logs[0]["args"])
-    names = {v["model_id"]: k for k, v in chain.registered_models().items()}
-    args["model"] = names.get(bytes(args["modelId"]), "0x" + bytes(args["modelId"]).hex())
-    return args
+    try:
+        return RequesterClient(chain).batch_request(batch_id)
+    except ClientError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _describe(chain: ChainClient, jid: int) -> dict[str, Any]:

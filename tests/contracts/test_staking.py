@@ -149,3 +149,18 @@ def test_getters_report_configuration(staking, credit, market):
     assert staking.minStake(WORKER) == MIN_WORKER_STAKE
     assert staking.minStake(VERIFIER) == MIN_VERIFIER_STAKE
     assert staking.unbondingPeriod() == UNBONDING
+
+
+def test_unlock_and_slash_revert_if_more_than_locked(project, owner, credit, worker, outsider, funded):
+    fresh = owner.deploy(project.Staking, credit, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING, owner)
+    fresh.setJobMarket(outsider, sender=owner)  # `outsider` plays the job market.
+    credit.approve(fresh, 2**256 - 1, sender=worker)
+    fresh.stake(WORKER, MIN_WORKER_STAKE, URL, sender=worker)
+    fresh.lock(worker, WORKER, 10, sender=outsider)
+    with ape.reverts(fresh.StakingExceedsLocked, account=worker, role=WORKER, amount=11, locked=10):
+        fresh.unlock(worker, WORKER, 11, sender=outsider)
+    with ape.reverts(fresh.StakingExceedsLocked, account=worker, role=WORKER, amount=11, locked=10):
+        fresh.slash(worker, WORKER, 11, sender=outsider)
+    tx = fresh.slash(worker, WORKER, 10, sender=outsider)
+    assert fresh.StakeSlashed(account=worker, role=WORKER, amount=10) in tx.events
+    assert credit.balanceOf(outsider) >= 10
