@@ -3,7 +3,8 @@
 It starts anvil, deploys the contracts, registers the two real models, and starts two workers
 and one verifier as separate processes: an honest worker serving all-MiniLM-L6-v2 embeddings,
 and a cheating worker serving the digit classifier with wrong outputs on about half its jobs.
-A requester then pays for real embedding and digit jobs with a 100% audit rate, fetches each
+A requester then uses the `nightshift` CLI: it makes a wallet, takes credits from the devnet
+faucet, and pays for real embedding and digit jobs with a 100% audit rate; the CLI fetches each
 result and checks it against the hash on chain. The verifier re-runs every job; the cheater's
 wrong answers are rejected, its stake is slashed and the requester is refunded. Balances are
 shown before and after, and everything is shut down.
@@ -11,29 +12,29 @@ shown before and after, and everything is shut down.
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from pydantic import SecretStr
 from sklearn.datasets import load_digits
 
-from node.chain.client import ChainClient
 from node.chain.deploy import CREDIT_UNIT, MarketParams
-from node.client import RequesterClient
+from node.client import JOB_STATUS
 from node.devnet import VERIFIER, WORKER, Devnet
-from node.inference.encoding import decode_output
-from node.inference.models.digits import encode_pixels
 
 SENTENCES = [
-    b"Nightshift turns idle machines into an inference network.",
-    b"Workers stake credits and are paid for honest results.",
-    b"Verifiers re-run a random sample of jobs.",
-    b"A cheater loses its stake and the requester is refunded.",
+    "Nightshift turns idle machines into an inference network.",
+    "Workers stake credits and are paid for honest results.",
+    "Verifiers re-run a random sample of jobs.",
+    "A cheater loses its stake and the requester is refunded.",
 ]
-REQUESTER, HONEST, CHEATER, VERIFIER_ACCOUNT = 2, 6, 7, 16
-JOB_STATUS = {7: "finalized", 8: "REJECTED (worker slashed, requester refunded)"}
+HONEST, CHEATER, VERIFIER_ACCOUNT = 6, 7, 16
 
 
 def credits(units: int) -> str:
@@ -44,16 +45,15 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def balances(devnet: Devnet) -> dict[str, tuple[int, int, int]]:
+def balances(devnet: Devnet, requester: str) -> dict[str, tuple[int, int, int]]:
     """(wallet, withdrawable in the market, stake) per party."""
     rows = {}
-    for name, index, role in (
-        ("requester", REQUESTER, None),
-        ("honest worker", HONEST, WORKER),
-        ("cheating worker", CHEATER, WORKER),
-        ("verifier", VERIFIER_ACCOUNT, VERIFIER),
+    for name, address, role in (
+        ("requester", requester, None),
+        ("honest worker", devnet.accounts[HONEST].address, WORKER),
+        ("cheating worker", devnet.accounts[CHEATER].address, WORKER),
+        ("verifier", devnet.accounts[VERIFIER_ACCOUNT].address, VERIFIER),
     ):
-        address = devnet.accounts[index].address
         wallet = devnet.credit.functions.balanceOf(address).call()
         earned = devnet.market_contract.functions.balanceOf(address).call()
         stake = devnet.staking.functions.getStake(address, role).call()[0] if role is not None else 0
@@ -68,13 +68,37 @@ def show_balances(title: str, rows: dict[str, tuple[int, int, int]]) -> None:
         say(f"  {name:<16} {credits(wallet):>14} {credits(earned):>14} {credits(stake):>14}")
 
 
+class Cli:
+    """Runs `nightshift` commands as a person would, printing each one."""
+
+    def __init__(self, devnet: Devnet, home: Path):
+        self.env = {
+            **os.environ,
+            "NIGHTSHIFT_HOME": str(home),
+            "NIGHTSHIFT_RPC_URL": devnet.anvil.url,
+            "NIGHTSHIFT_DEPLOYMENTS": str(devnet.deployments_path),
+            "NIGHTSHIFT_PASSWORD": "demo password",  # Automation: the password from the environment.
+            "NIGHTSHIFT_WALLET": "requester",
+        }
+
+    def __call__(self, *args: str) -> Any:
+        say(f"  $ nightshift {' '.join(shlex.quote(a) for a in args)}")
+        done = subprocess.run(
+            [sys.executable, "-m", "node.cli.main", "--json", *args], env=self.env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"nightshift {args[0]} failed: {done.stderr.strip()}")
+        return json.loads(done.stdout)
+
+
 def main() -> int:
     started = time.monotonic()
+    ok = False
     with tempfile.TemporaryDirectory(prefix="nightshift-demo-") as root:
         say("Nightshift demo: a local devnet with real contracts, real models and real HTTP\n")
         say("Starting anvil, deploying the contracts and registering the models...")
         market = MarketParams(base_audit_bps=1000, challenge_window=5, verdict_window=20, panel_size=2)
-        devnet = Devnet(Path(root), market=market).up()
+        devnet = Devnet(Path(root) / "devnet", market=market).up()
         try:
             for spec in devnet.specs:
                 say(f"  model {spec.name:<18} id {spec.model_id[:18]}...  policy {spec.mode}")
@@ -85,48 +109,60 @@ def main() -> int:
             say("  honest worker    serves all-MiniLM-L6-v2")
             say("  cheating worker  serves digits-mlp, and answers about half its jobs wrongly")
             say("  verifier         re-runs audited jobs and votes")
-            devnet.fund(REQUESTER, 100)
-            before = balances(devnet)
+
+            say("\nThe requester makes a wallet and takes credits from the devnet faucet:")
+            cli = Cli(devnet, Path(root) / "home")
+            requester = cli("wallet", "new", "requester")["address"]
+            cli("faucet", "100")
+            before = balances(devnet, requester)
             show_balances("Balances before (credits):", before)
 
-            key = SecretStr("0x" + devnet.accounts[REQUESTER].key.hex().removeprefix("0x"))
-            client = RequesterClient(ChainClient(devnet.anvil.url, devnet.deployments_path, key))
             digits = load_digits()
             picks = list(range(6))
-            say("\nSubmitting 4 embedding jobs and 6 digit jobs, each audited (the requester pays the premium)...")
-            embed = client.submit("all-MiniLM-L6-v2", SENTENCES, 50_000, audit_bps=10_000)
-            digit = client.submit(
-                "digits-mlp", [encode_pixels(digits.data[i]) for i in picks], 20_000, audit_bps=10_000
-            )
-            for sub in (embed, digit):
-                client.wait(sub.batch_id, {"committed", "drawn", "finalized"}, timeout=60)
+            sentences_file, digits_file = Path(root) / "sentences.jsonl", Path(root) / "digits.jsonl"
+            sentences_file.write_text("".join(json.dumps(s) + "\n" for s in SENTENCES))
+            digits_file.write_text("".join(json.dumps([int(p) for p in digits.data[i]]) + "\n" for i in picks))
+            say("\nIt pays for 4 embedding jobs and 6 digit jobs, each audited (it pays the audit premium),")
+            say("waits, and gets results checked against the hashes on chain:")
+            embed = cli(
+                "job", "submit", "--model", "all-MiniLM-L6-v2", "--inputs-file", str(sentences_file),
+                "--max-price", "0.05", "--audit-rate", "1", "--wait",
+            )  # fmt: skip
+            digit = cli(
+                "job", "submit", "--model", "digits-mlp", "--inputs-file", str(digits_file),
+                "--max-price", "0.02", "--audit-rate", "1", "--wait",
+            )  # fmt: skip
+            for sentence, row in zip(SENTENCES, embed["results"], strict=True):
+                head = ", ".join(f"{x:+.3f}" for x in row["result"][:3])
+                say(f"  embedding  {sentence[:44]:<44} -> [{head}, ...]")
+            for i, row in zip(picks, digit["results"], strict=True):
+                mark = "correct" if row["result"] == digits.target[i] else "WRONG"
+                say(f"  digit      image of a {digits.target[i]} -> worker says {row['result']} ({mark})")
 
-            say("\nResults, fetched from the workers and checked against the hashes on chain:")
-            for sentence, job in zip(SENTENCES, embed.job_ids, strict=True):
-                vector = decode_output(client.fetch(job))
-                say(f"  embedding  {sentence.decode()[:44]:<44} -> [{', '.join(f'{x:+.3f}' for x in vector[:3])}, ...]")
-            for i, job in zip(picks, digit.job_ids, strict=True):
-                label = int(decode_output(client.fetch(job))[0])
-                mark = "correct" if label == digits.target[i] else "WRONG"
-                say(f"  digit      image of a {digits.target[i]} -> worker says {label} ({mark})")
-
-            say("\nWaiting for the audits, disputes and finalization...")
-            all_jobs = embed.job_ids + digit.job_ids
+            say("\nThe verifier re-runs every job; waiting for audits, disputes and finalization...")
+            jobs = [r["job"] for r in embed["results"] + digit["results"]]
+            batches = [embed["batch"], digit["batch"]]
             deadline = time.monotonic() + 120
+            statuses: dict[str, str] = {}
             while time.monotonic() < deadline:
-                statuses = [devnet.market_contract.functions.jobStatus(j).call() for j in all_jobs]
-                if all(s in JOB_STATUS for s in statuses):
+                statuses = {j: job_status(devnet, j) for j in jobs}
+                settled = all(s in ("finalized", "rejected") for s in statuses.values())
+                if settled and all(devnet.market_contract.functions.getBatch(b).call()[8] == 5 for b in batches):
                     break
                 time.sleep(0.5)
-            for sub in (embed, digit):
-                client.wait(sub.batch_id, {"finalized"}, timeout=60)
             say("\nOutcomes:")
-            for job, status in zip(all_jobs, statuses, strict=True):
-                model = "embedding" if job in embed.job_ids else "digit"
-                say(f"  job {job >> 16}.{job & 0xFFFF:<3} {model:<10} {JOB_STATUS.get(status, status)}")
-            rejected = sum(1 for s in statuses if s == 8)
+            for job, status in statuses.items():
+                model = "embedding" if job.startswith(f"{embed['batch']}.") else "digit"
+                note = "  <- worker slashed, requester refunded" if status == "rejected" else ""
+                say(f"  job {job:<5} {model:<10} {status}{note}")
+            caught = next((j for j, s in statuses.items() if s == "rejected"), None)
+            if caught:
+                say("\nAny job can be looked up, or re-verified locally with `nightshift job verify`:")
+                row = cli("job", "status", caught)
+                say(f"    status {row['status']}, audit {row['audit']}, worker {row['worker']}")
+            rejected = sum(1 for s in statuses.values() if s == "rejected")
 
-            after = balances(devnet)
+            after = balances(devnet, requester)
             show_balances("Balances after (credits):", after)
             slashed = before["cheating worker"][2] - after["cheating worker"][2]
             say(f"\nThe cheater lost {credits(slashed)} credits of stake over {rejected} rejected jobs;")
@@ -138,6 +174,12 @@ def main() -> int:
             devnet.down()
     say(f"Done in {time.monotonic() - started:.0f} s.")
     return 0 if ok else 1
+
+
+def job_status(devnet: Devnet, job: str) -> str:
+    batch, index = (int(x) for x in job.split("."))
+    code = devnet.market_contract.functions.jobStatus((batch << 16) | index).call()
+    return JOB_STATUS[code]
 
 
 if __name__ == "__main__":
