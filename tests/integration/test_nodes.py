@@ -7,14 +7,18 @@ own workers and verifiers.
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from eth_utils import keccak
 from pydantic import SecretStr
 from sklearn.datasets import load_digits
+from web3.logs import DISCARD
 
 from node.chain.client import ChainClient
 from node.chain.deploy import MarketParams
@@ -274,3 +278,43 @@ def test_worker_serves_4xx_with_reason_for_unknown_job(devnet, nodes):
     metrics = httpx.get(f"{worker.url}/metrics").text
     assert "nightshift_cursor_block" in metrics
     assert httpx.get(f"{worker.url}/health").json()["address"] == worker.account.address
+
+
+def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, engine):
+    payload = encode_pixels(DIGITS.data[500])
+    tampered = encode_pixels(DIGITS.data[501])
+    served = {"/good": payload, "/forged": tampered}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = served.get(self.path)
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        nodes.worker("uri-worker", 13, models="digits-mlp")
+        nodes.verifier("uri-verifier", 28, models="digits-mlp")
+        sender = devnet.senders[4]
+        sender.transact(devnet.credit.functions.approve(devnet.market_contract.address, 2**256 - 1))
+        model_id = bytes.fromhex(next(s.model_id for s in devnet.specs if s.name == DigitsMLP.name)[2:])
+        good = (model_id, DIGIT_PRICE, 600, 10_000, False, [(keccak(payload), b"", f"{base}/good")])
+        forged = (model_id, DIGIT_PRICE, 600, 0, False, [(keccak(payload), b"", f"{base}/forged")])
+        receipt = sender.transact(devnet.market_contract.functions.createBatches([good, forged]))
+        first = devnet.market_contract.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"][
+            "batchId"
+        ]
+        client = requester(devnet, 4)
+        client.wait(first, {"finalized"}, timeout=60)
+        assert int(decode_output(client.fetch(first << 16))[0]) == DIGITS.target[500]
+        assert job_statuses(devnet, [first << 16]) == [FINALIZED]  # Audited: the verifier fetched the URI too.
+        time.sleep(2)  # The worker refuses a batch whose input does not match its hash: nobody takes it.
+        assert client.status(first + 1) == "open"
+    finally:
+        server.shutdown()
