@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from eth_account.signers.local import LocalAccount
 
-from node.chain.anvil import Anvil, dev_accounts, free_port
+from node.chain.anvil import Anvil, dev_accounts, free_port, terminate
 from node.chain.artifacts import load_artifacts
 from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
 from node.chain.tx import TxSender
@@ -184,15 +184,5 @@ class Devnet:
 
     def stop(self, node: NodeProcess, kill: bool = False) -> None:
         """Stops a node: SIGTERM for a clean shutdown, or SIGKILL to simulate a crash."""
-        if not node.alive():
-            return
-        assert node.proc is not None
-        if kill:
-            node.proc.kill()
-        else:
-            node.proc.terminate()
-        try:
-            node.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            node.proc.kill()
-            node.proc.wait()
+        if node.proc is not None:
+            terminate(node.proc, kill=kill)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
 from node.config import VerifierSettings, WorkerSettings
+from node.errors import NightshiftError
 from node.logs import configure_logging
 from node.metrics import Metrics
 from node.server.app import NodeInfo, create_app
@@ -28,3 +36,15 @@ def run_verifier(settings: VerifierSettings) -> int:
 
     configure_logging(settings.log_level, settings.log_json)
     return Supervisor([Verifier(settings)]).run()
+
+
+def entrypoint(settings_factory: Callable[[], Any], run: Callable[[Any], int], label: str) -> int:
+    """`python -m node` / `python -m verifier`: settings from the environment, errors in one line."""
+    try:
+        return run(settings_factory())
+    except (ValidationError, SettingsError) as exc:
+        print(f"invalid configuration: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except NightshiftError as exc:
+        print(f"{label} failed: {exc}", file=sys.stderr)
+        return 1

@@ -10,7 +10,6 @@ info as the expected race it is.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -18,16 +17,15 @@ import httpx
 from eth_utils import keccak
 from web3.logs import DISCARD as _DISCARD
 
-from node.chain.client import ChainClient
 from node.chain.errors import ContractRevertError
-from node.chain.listener import ChainEvent, EventListener
+from node.chain.listener import ChainEvent
+from node.chain.tx import TransactionFailedError, revert_of
 from node.config import WorkerSettings
+from node.daemon import NodeDaemon
 from node.errors import ConfigError
 from node.faults import FaultInjector
 from node.inference.encoding import output_hash
-from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.metrics import Metrics
-from node.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,46 +39,31 @@ def job_id(batch_id: int, index: int) -> int:
     return (batch_id << 16) | index
 
 
-class Worker:
+class Worker(NodeDaemon):
     """A long-running component: `setup`, then `run` until `stop`."""
 
     name = "worker"
+    settings: WorkerSettings
 
     def __init__(self, settings: WorkerSettings, metrics: Metrics | None = None):
-        self.settings = settings
-        self.metrics = metrics or Metrics()
+        super().__init__(settings, metrics)
         self.faults = FaultInjector(settings.faults)
-        self._stop = threading.Event()
         self._last_withdraw = time.monotonic()
 
     # ------------------------------------------------------------ lifecycle
 
     def setup(self) -> None:
         s = self.settings
-        self.client = ChainClient(s.rpc_url, s.deployments, s.private_key)
-        self.sender = self.client.require_sender()
-        self.address = self.client.address
-        self.store = Store(s.data_dir)
-        registered = self.client.registered_models()
+        registered = self.connect()
         unknown = [m for m in s.models if m not in registered]
         if unknown:
             raise ConfigError(f"models not registered on chain: {', '.join(unknown)}")
-        self.engine = InferenceEngine(ExecutionSettings(threads=s.threads))
-        self.engine.load(s.models, expected_ids={m: registered[m]["model_id"] for m in s.models})
-        self.listener = EventListener(self.client, self.store, [self.client.market], s.confirmations)
+        self.load_models(s.models, registered)
         if self.faults.active:
             log.warning("fault injection is on", extra=self.settings.faults.model_dump())
         self._reconcile()
         self._sync_url()
         log.info("worker ready", extra={"address": self.address, "url": s.url, "models": ",".join(s.models)})
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            if not self.step():
-                self._stop.wait(self.settings.poll_interval)
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def step(self) -> bool:
         """One pass: new events, then take, compute and commit, finalize, withdraw."""
@@ -217,14 +200,17 @@ class Worker:
         returns None so the rest is retried on the next pass."""
         try:
             receipt = self.sender.transact(fn)
-        except ContractRevertError as exc:
-            batch_id = exc.args_by_name.get("batchId") or exc.args_by_name.get("id")
-            if exc.name in EXPECTED_RACES and batch_id in batch_ids:
-                log.info("expected race", extra={"action": action, "error": str(exc)})
-                self.metrics.races.labels(exc.name).inc()
+        except (ContractRevertError, TransactionFailedError) as exc:
+            revert = revert_of(exc)
+            if revert is None:
+                raise
+            batch_id = revert.args_by_name.get("batchId") or revert.args_by_name.get("id")
+            if revert.name in EXPECTED_RACES and batch_id in batch_ids:
+                log.info("expected race", extra={"action": action, "error": str(revert)})
+                self.metrics.races.labels(revert.name).inc()
                 self._refresh(batch_id)
-            elif exc.name in ("JobMarketDeadlineNotReached", "JobMarketSeedPending"):
-                log.info("not due yet", extra={"action": action, "error": str(exc)})
+            elif revert.name in ("JobMarketDeadlineNotReached", "JobMarketSeedPending"):
+                log.info("not due yet", extra={"action": action, "error": str(revert)})
             else:
                 raise
             return None

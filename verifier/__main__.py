@@ -1,28 +1,9 @@
 """`python -m verifier`: run a verifier node (configuration from NIGHTSHIFT_* environment variables)."""
 
-from __future__ import annotations
-
 import sys
 
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
-
-from node.errors import NightshiftError
-
-
-def main() -> int:
-    from node.config import VerifierSettings
-    from node.runner import run_verifier
-
-    try:
-        return run_verifier(VerifierSettings())
-    except (ValidationError, SettingsError) as exc:
-        print(f"invalid configuration: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 2
-    except NightshiftError as exc:
-        print(f"verifier failed: {exc}", file=sys.stderr)
-        return 1
-
+from node.config import VerifierSettings
+from node.runner import entrypoint, run_verifier
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entrypoint(VerifierSettings, run_verifier, "verifier"))

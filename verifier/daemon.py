@@ -15,21 +15,19 @@ from __future__ import annotations
 import base64
 import logging
 import random
-import threading
 import time
 from typing import Any
 
 import httpx
 from eth_utils import keccak
 
-from node.chain.client import ChainClient
 from node.chain.errors import ContractRevertError
-from node.chain.listener import ChainEvent, EventListener
+from node.chain.listener import ChainEvent
+from node.chain.tx import TransactionFailedError, revert_of
 from node.config import VerifierSettings
-from node.inference.engine import ExecutionSettings, InferenceEngine
+from node.daemon import NodeDaemon
 from node.inference.policy import Comparison
 from node.metrics import Metrics
-from node.store import Store
 from verifier.errors import PolicyMismatchError
 
 log = logging.getLogger(__name__)
@@ -46,41 +44,25 @@ AUDIT_ASSIGNED, AUDIT_DISPUTED = 1, 2
 BATCH_TAKEN = 2
 
 
-class Verifier:
+class Verifier(NodeDaemon):
     name = "verifier"
+    settings: VerifierSettings
 
     def __init__(self, settings: VerifierSettings, metrics: Metrics | None = None):
-        self.settings = settings
-        self.metrics = metrics or Metrics()
-        self._stop = threading.Event()
+        super().__init__(settings, metrics)
         self._rng = random.Random()
         self._urls: dict[str, str] = {}
 
     # ------------------------------------------------------------ lifecycle
 
     def setup(self) -> None:
-        s = self.settings
-        self.client = ChainClient(s.rpc_url, s.deployments, s.private_key)
-        self.sender = self.client.require_sender()
-        self.address = self.client.address
-        self.store = Store(s.data_dir)
-        registered = self.client.registered_models()
-        self.engine = InferenceEngine(ExecutionSettings(threads=s.threads))
-        names = [m for m in s.models if m in registered]
-        self.engine.load(names, expected_ids={m: registered[m]["model_id"] for m in names})
+        registered = self.connect()
+        names = [m for m in self.settings.models if m in registered]
+        self.load_models(names, registered)
         for plugin in self.engine.plugins():
             if plugin.policy.tolerance_hash() != registered[plugin.name]["tolerance_hash"]:
                 raise PolicyMismatchError(f"local policy of {plugin.name} differs from the registry's tolerance hash")
-        self.listener = EventListener(self.client, self.store, [self.client.market], s.confirmations)
         log.info("verifier ready", extra={"address": self.address, "models": ",".join(names)})
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            if not self.step():
-                self._stop.wait(self.settings.poll_interval)
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def step(self) -> bool:
         handled = self.listener.poll(self._on_event)
@@ -231,11 +213,12 @@ class Verifier:
     def _send(self, action: str, fn: Any) -> bool:
         try:
             self.sender.transact(fn)
-        except ContractRevertError as exc:
-            if exc.name not in EXPECTED_RACES:
+        except (ContractRevertError, TransactionFailedError) as exc:
+            revert = revert_of(exc)
+            if revert is None or revert.name not in EXPECTED_RACES:
                 raise
-            log.info("expected race", extra={"action": action, "error": str(exc)})
-            self.metrics.races.labels(exc.name).inc()
+            log.info("expected race", extra={"action": action, "error": str(revert)})
+            self.metrics.races.labels(revert.name).inc()
             return False
         self.metrics.transactions.labels(action).inc()
         return True

@@ -42,6 +42,21 @@ def dev_accounts(count: int) -> list[LocalAccount]:
     return [Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{i}") for i in range(count)]
 
 
+def terminate(proc: subprocess.Popen[bytes], kill: bool = False, timeout: float = 20.0) -> None:
+    """Stops a child process (SIGTERM, or SIGKILL with `kill`) and reaps it; SIGKILL after `timeout`."""
+    if proc.poll() is not None:
+        return
+    if kill:
+        proc.kill()
+    else:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Anvil:
     """Starts anvil on a free loopback port and stops it; usable as a context manager."""
 
@@ -99,13 +114,8 @@ class Anvil:
 
     def stop(self) -> None:
         """Terminates anvil and waits for it."""
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        if self._proc is not None:
+            terminate(self._proc)
         self._proc = None
 
     def __enter__(self) -> Anvil:

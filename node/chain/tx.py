@@ -20,7 +20,14 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
-from node.chain.errors import ChainError, RevertDecoder, RpcUnavailableError, UnknownRevertError, revert_data
+from node.chain.errors import (
+    ChainError,
+    ContractRevertError,
+    RevertDecoder,
+    RpcUnavailableError,
+    UnknownRevertError,
+    revert_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +35,8 @@ _TRANSIENT = (ConnectionError, TimeoutError, OSError)
 
 
 class TransactionFailedError(ChainError):
-    """A mined transaction reverted (state changed between simulation and inclusion)."""
+    """A mined transaction reverted (state changed between simulation and inclusion, for example
+    another party did the same thing first). `cause` is the decoded revert."""
 
     def __init__(self, tx_hash: HexBytes, cause: ChainError):
         self.tx_hash = tx_hash
@@ -60,6 +68,7 @@ class TxSender:
         self._lock = threading.Lock()
         self._nonce: int | None = None
         self._chain_id: int | None = None
+        self._pending: dict[HexBytes, dict[str, Any]] = {}
 
     def __repr__(self) -> str:  # Never shows the key.
         return f"TxSender({self.address})"
@@ -75,11 +84,13 @@ class TxSender:
 
     def send_nowait(self, fn: ContractFunction) -> HexBytes:
         """Simulates, signs and sends a contract call; returns its hash without waiting."""
-        return self._submit(self._call_of(fn))[0]
+        tx_hash, call = self._submit(self._call_of(fn))
+        self._pending[tx_hash] = call
+        return tx_hash
 
     def wait(self, tx_hash: HexBytes) -> TxReceipt:
-        """Waits for a transaction sent by `send_nowait`; raises if it reverted."""
-        return self._wait(tx_hash)
+        """Waits for a transaction sent by `send_nowait`; raises `TransactionFailedError` if it reverted."""
+        return self._wait_success((tx_hash, self._pending.pop(tx_hash)))
 
     def deploy(self, constructor: ContractConstructor) -> TxReceipt:
         """Deploys a contract; the receipt's `contractAddress` is the new address."""
@@ -157,9 +168,11 @@ class TxSender:
             raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {self._receipt_timeout_s}s") from exc
 
     def _replay(self, call: dict[str, Any], block: int) -> ChainError:
-        """Re-runs a reverted call at its block to recover the revert reason."""
+        """Re-runs a reverted call on the state of the block it was mined in, to recover the revert
+        reason. A reverted transaction changed nothing, so that state (with the block's number
+        and timestamp) is what made it fail: a competitor's transaction, or a deadline passing."""
         try:
-            self._w3.eth.call(call, block - 1)  # type: ignore[arg-type]
+            self._w3.eth.call(call, block)  # type: ignore[arg-type]
         except ContractLogicError as exc:
             return self._decode(exc)
         return UnknownRevertError(b"")
@@ -185,3 +198,10 @@ class TxSender:
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
+
+
+def revert_of(exc: BaseException) -> ContractRevertError | None:
+    """The decoded revert behind a simulation failure or a mined transaction that reverted."""
+    if isinstance(exc, TransactionFailedError):
+        exc = exc.cause
+    return exc if isinstance(exc, ContractRevertError) else None

@@ -3,9 +3,11 @@
 import threading
 
 import pytest
+from eth_utils import keccak
+from web3.logs import DISCARD
 
 from node.chain.errors import ContractRevertError
-from node.chain.tx import TxSender
+from node.chain.tx import TransactionFailedError, TxSender, revert_of
 
 from .conftest import MODEL
 
@@ -72,3 +74,33 @@ def test_sender_recovers_when_another_process_used_its_nonce(anvil, deployed):
     other.transact(credit.functions.mint(senders[5].address, 1))
     receipt = first.transact(credit.functions.mint(senders[5].address, 1))  # Its cached nonce is stale.
     assert receipt["status"] == 1
+
+
+def test_transaction_reverted_after_simulation_raises_with_decoded_cause(anvil, deployed):
+    """Valid when simulated, reverted when mined: the block lands after the commit deadline."""
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    credit, staking, market = (deployment.contract(w3, n) for n in ("Credit", "Staking", "JobMarket"))
+    requester, worker = senders[3], senders[4]
+    for account in (requester, worker):
+        senders[0].transact(credit.functions.mint(account.address, 10**9))
+    requester.transact(credit.functions.approve(market.address, 2**256 - 1))
+    worker.transact(credit.functions.approve(staking.address, 2**256 - 1))
+    worker.transact(staking.functions.stake(0, 500 * 10**6, "http://127.0.0.1:9"))
+    request = (bytes.fromhex(MODEL.model_id[2:]), 10**6, 600, 0, False, [(keccak(b"late"), b"late", "")])
+    receipt = requester.transact(market.functions.createBatches([request]))
+    batch_id = market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["batchId"]
+    worker.transact(market.functions.takeBatches([batch_id]))
+    deadline = market.functions.getBatch(batch_id).call()[6]
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        sent = worker.send_nowait(market.functions.commitResults([batch_id], [[keccak(b"out")]]))
+        w3.provider.make_request("evm_setNextBlockTimestamp", [deadline + 10])
+        w3.provider.make_request("evm_mine", [])
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    with pytest.raises(TransactionFailedError) as info:
+        worker.wait(sent)
+    revert = revert_of(info.value)
+    assert revert is not None and revert.name == "JobMarketDeadlinePassed"
+    assert revert.args_by_name == {"id": batch_id, "deadline": deadline}
