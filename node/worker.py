@@ -143,11 +143,9 @@ class Worker(NodeDaemon):
         taken = self.store.batches_with_status("taken")
         if not taken or self.settings.faults.silent_after_take:
             return False
-        ids, hashes = [], []
-        for batch_id, model_hex, data, _ in taken:
-            outputs = self._compute(batch_id, bytes.fromhex(model_hex[2:]), data)
-            ids.append(batch_id)
-            hashes.append([output_hash(o) for o in outputs])
+        self._compute([(b, m, d) for b, m, d, _ in taken if not self._stored(b, d["size"])])
+        ids = [b for b, *_ in taken]
+        hashes = [[found[1] for found in self._stored(b, d["size"])] for b, _, d, _ in taken]
         receipt = self._send("commit", self.client.market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
             for event in self.client.market.events.ResultsCommitted().process_receipt(receipt, errors=_DISCARD):
@@ -156,20 +154,31 @@ class Worker(NodeDaemon):
             log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
         return True
 
-    def _compute(self, batch_id: int, model_id: bytes, data: dict[str, Any]) -> list[bytes]:
-        """Runs (or reloads, after a restart) a batch's outputs and stores them content-addressed."""
-        stored = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]
-        if all(stored):
-            return [s[0] for s in stored if s]
-        name = self.engine.plugin(model_id).name
-        started = time.perf_counter()
-        outputs = self.engine.run(model_id, [bytes.fromhex(x) for x in data["inputs"]])
-        self.metrics.inference_seconds.labels(name).observe(time.perf_counter() - started)
-        self.metrics.jobs.labels(name).inc(len(outputs))
-        outputs = self.faults.tamper(outputs)
-        for i, out in enumerate(outputs):
-            self.store.save_output(job_id(batch_id, i), output_hash(out), out)
-        return outputs
+    def _stored(self, batch_id: int, size: int) -> list[tuple[bytes, bytes]]:
+        """A batch's stored (output, hash) pairs, or [] if any is missing (not yet computed)."""
+        found = [self.store.output(job_id(batch_id, i)) for i in range(size)]
+        return [f for f in found if f] if all(found) else []
+
+    def _compute(self, batches: list[tuple[int, str, dict[str, Any]]]) -> None:
+        """Runs pending batches, pooling the jobs of each model into shared forward passes, and
+        stores the outputs content-addressed."""
+        by_model: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for batch_id, model_hex, data in batches:
+            by_model.setdefault(model_hex, []).append((batch_id, data))
+        for model_hex, group in by_model.items():
+            model_id = bytes.fromhex(model_hex[2:])
+            name = self.engine.plugin(model_id).name
+            inputs = [bytes.fromhex(x) for _, data in group for x in data["inputs"]]
+            started = time.perf_counter()
+            outputs = self.faults.tamper(self.engine.run(model_id, inputs))
+            self.metrics.inference_seconds.labels(name).observe(time.perf_counter() - started)
+            self.metrics.jobs.labels(name).inc(len(outputs))
+            position = 0
+            for batch_id, data in group:
+                for i in range(data["size"]):
+                    out = outputs[position + i]
+                    self.store.save_output(job_id(batch_id, i), output_hash(out), out)
+                position += data["size"]
 
     def _finalize_due(self) -> bool:
         now = time.time()

@@ -14,7 +14,7 @@ from node.chain.client import ChainClient
 from node.cli.account import credits, to_units
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import TIMEOUT, VERIFICATION, CliError, InputError
-from node.client import AUDIT_STATUS, JOB_STATUS, ClientError, RequesterClient
+from node.client import AUDIT_STATUS, BATCH_STATUS, JOB_STATUS, ClientError, RequesterClient
 from node.inference.base import ModelPlugin, plugin_classes
 
 
@@ -210,9 +210,7 @@ def list_(ctx: Ctx) -> None:
                 "model": names.get(bytes(a["modelId"]), "?"),
                 "jobs": len(a["inputs"]),
                 "price": credits(a["price"]),
-                "status": ["none", "open", "taken", "committed", "drawn", "finalized", "expired", "cancelled"][
-                    batch[8]
-                ],
+                "status": BATCH_STATUS[batch[8]],
             }
         )
     ctx.out.result(rows, title=f"jobs of {address}")
