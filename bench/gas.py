@@ -139,11 +139,15 @@ class GasBench:
         gas.add("withdraw", [self.worker.transact(self.market.functions.withdraw())])
         return gas
 
-    def audited(self, n: int) -> PathGas:
-        gas = PathGas("audited", n)
+    def _audited_batch(self, gas: PathGas, n: int) -> tuple[list[int], dict[int, str]]:
+        """A batch with every job audited, drawn: its job ids and each job's verifier."""
         batch_id, ids = self._create(gas, n, 10_000)
         self._take_commit(gas, batch_id, n)
-        assigned = self._draw(gas, batch_id)
+        return ids, self._draw(gas, batch_id)
+
+    def audited(self, n: int) -> PathGas:
+        gas = PathGas("audited", n)
+        ids, assigned = self._audited_batch(gas, n)
         out = keccak(b"verifier output")
         gas.add(
             "verdict",
@@ -153,9 +157,7 @@ class GasBench:
 
     def disputed(self, n: int) -> PathGas:
         gas = PathGas("disputed", n)
-        batch_id, ids = self._create(gas, n, 10_000)
-        self._take_commit(gas, batch_id, n)
-        assigned = self._draw(gas, batch_id)
+        ids, assigned = self._audited_batch(gas, n)
         out = keccak(b"verifier output")
         rejects, votes = [], []
         for j in ids:
