@@ -33,6 +33,9 @@ class Store:
         self.outputs_dir.mkdir(exist_ok=True)
         self._db = sqlite3.connect(data_dir / "node.db", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode, NORMAL stays consistent after a crash and skips an fsync per commit; a power
+        # loss can drop the last commits, which the listener then reads again from the chain.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
 

@@ -118,7 +118,7 @@ class Worker(NodeDaemon):
 
     def _fetch_input(self, uri: str, expected: bytes) -> bytes | None:
         try:
-            payload = httpx.get(uri, timeout=10.0).raise_for_status().content
+            payload = self.http.get(uri).raise_for_status().content
         except httpx.HTTPError:
             return None
         return payload if keccak(payload) == expected else None

@@ -16,10 +16,12 @@ import base64
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from eth_utils import keccak
+from hexbytes import HexBytes
 
 from node.chain.errors import ContractRevertError
 from node.chain.listener import ChainEvent
@@ -41,6 +43,10 @@ EXPECTED_RACES = {
     "JobMarketNotAssigned",
 }
 AUDIT_ASSIGNED, AUDIT_DISPUTED = 1, 2
+# Bounds one pass, so that new events are read between large backlogs of work.
+MAX_TASKS_PER_STEP = 256
+# Votes and challenges on distinct jobs are independent: their transactions are sent back to back.
+PIPELINED = ("vote", "check")
 BATCH_TAKEN = 2
 
 
@@ -52,6 +58,7 @@ class Verifier(NodeDaemon):
         super().__init__(settings, metrics)
         self._rng = random.Random()
         self._urls: dict[str, str] = {}
+        self._pending: list[tuple[str, HexBytes, Callable[[], None] | None]] = []
 
     # ------------------------------------------------------------ lifecycle
 
@@ -65,14 +72,21 @@ class Verifier(NodeDaemon):
         log.info("verifier ready", extra={"address": self.address, "models": ",".join(names)})
 
     def step(self) -> bool:
+        """New events, the audit draw, then due tasks: every job to judge in this pass is re-run
+        in one forward pass per model, and the transactions are pipelined."""
         handled = self.listener.poll(self._on_event)
         worked = self._draw_ready()
-        for key in self.store.due_tasks(int(time.time())):
-            worked = True
-            kind, job = key.split(":")
-            self._run_task(kind, int(job))
-            self.store.finish_task(key)
-        return bool(handled or worked)
+        due = [(kind, int(job)) for kind, job in (key.split(":") for key in self.store.due_tasks(int(time.time())))]
+        due = due[:MAX_TASKS_PER_STEP]
+        verdicts = self.judge_all([job for kind, job in due if kind in PIPELINED])
+        for kind, job in due:
+            self._run_task(kind, job, verdicts)
+            if kind not in PIPELINED:  # Keeper duties wait, so that later tasks see their effect.
+                self._flush()
+        self._flush()
+        for kind, job in due:
+            self.store.finish_task(f"{kind}:{job}")
+        return bool(handled or worked or due)
 
     # ------------------------------------------------------------ events
 
@@ -128,17 +142,16 @@ class Verifier(NodeDaemon):
 
     # ------------------------------------------------------------ tasks
 
-    def _run_task(self, kind: str, job: int) -> None:
+    def _run_task(self, kind: str, job: int, verdicts: dict[int, tuple[bool, bytes]]) -> None:
         market = self.client.market.functions
         if kind == "vote":
-            accepted, my_hash = self.judge(job)
-            if self._send("vote", market.submitVerdict(job, accepted, my_hash)):
-                self.metrics.verdicts.labels("accept" if accepted else "reject").inc()
-                log.info("verdict posted", extra={"job_id": job, "accepted": accepted})
+            accepted, my_hash = verdicts[job]
+            label = "accept" if accepted else "reject"
+            self._send("vote", market.submitVerdict(job, accepted, my_hash), lambda: self._voted(job, label))
         elif kind == "check":
-            accepted, my_hash = self.judge(job)
-            if not accepted and self._send("challenge", market.challenge(job, my_hash)):
-                log.info("challenged", extra={"job_id": job})
+            accepted, my_hash = verdicts[job]
+            if not accepted:
+                self._send("challenge", market.challenge(job, my_hash), lambda: self._challenged(job))
         elif kind == "replace":
             status, deadline = market.getAudit(job).call()
             if status == AUDIT_ASSIGNED and time.time() > deadline:
@@ -152,39 +165,66 @@ class Verifier(NodeDaemon):
             if status == AUDIT_DISPUTED:
                 self._send("settle", market.settleDispute(job))
 
+    def _challenged(self, job: int) -> None:
+        log.info("challenged", extra={"job_id": job})
+
+    def _voted(self, job: int, label: str) -> None:
+        self.metrics.verdicts.labels(label).inc()
+        log.info("verdict posted", extra={"job_id": job, "accepted": label == "accept"})
+
     def _draw_ready(self) -> bool:
         """Draws audits for committed batches whose seed block has been mined."""
         head = self.client.w3.eth.block_number
         ready = [b for b, _, d, _ in self.store.batches_with_status("committed") if head > d.get("seed_block", head)]
         if not ready:
             return False
-        if self._send("draw", self.client.market.functions.drawAudits(ready)):
+
+        def drawn() -> None:
             for batch_id in ready:
                 self.store.set_batch_status(batch_id, "drawn")
+
+        self._send("draw", self.client.market.functions.drawAudits(ready), drawn)
+        self._flush()
         return True
 
     # ------------------------------------------------------------ judging
 
     def judge(self, job: int) -> tuple[bool, bytes]:
         """(accept?, hash of the verifier's own output) for one job."""
+        return self.judge_all([job])[job]
+
+    def judge_all(self, jobs: list[int]) -> dict[int, tuple[bool, bytes]]:
+        """Judges jobs, re-running those of each model in one batched forward pass."""
         faults = self.settings.faults
         if faults.always_accept or faults.always_reject:
-            return faults.always_accept, b"\x00" * 32
-        batch = self.store.batch(job >> 16)
-        if batch is None or "hashes" not in batch[2]:
-            log.warning("job unknown to this verifier; rejecting", extra={"job_id": job})
-            return False, b"\x00" * 32
-        model_hex, _, data, _ = batch
-        index = job & 0xFFFF
-        plugin = self.engine.plugin(bytes.fromhex(model_hex[2:]))
-        (mine,) = self.engine.run(plugin.model_id, [self._input(data["inputs"][index])])
-        my_hash = keccak(mine)
+            return {job: (faults.always_accept, b"\x00" * 32) for job in jobs}
+        verdicts: dict[int, tuple[bool, bytes]] = {}
+        by_model: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for job in jobs:
+            batch = self.store.batch(job >> 16)
+            if batch is None or "hashes" not in batch[2]:
+                log.warning("job unknown to this verifier; rejecting", extra={"job_id": job})
+                verdicts[job] = (False, b"\x00" * 32)
+            else:
+                by_model.setdefault(batch[0], []).append((job, batch[2]))
+        for model_hex, group in by_model.items():
+            plugin = self.engine.plugin(bytes.fromhex(model_hex[2:]))
+            inputs = [self._input(data["inputs"][job & 0xFFFF]) for job, data in group]
+            started = time.perf_counter()
+            outputs = self.engine.run(plugin.model_id, inputs)
+            self.metrics.inference_seconds.labels(plugin.name).observe(time.perf_counter() - started)
+            self.metrics.jobs.labels(plugin.name).inc(len(outputs))
+            for (job, data), mine in zip(group, outputs, strict=True):
+                verdicts[job] = (self._compare(job, data, plugin.policy, mine), keccak(mine))
+        return verdicts
+
+    def _compare(self, job: int, data: dict[str, Any], policy: Any, mine: bytes) -> bool:
         claimed = self._fetch_output(data["worker"], job)
         if claimed is None:
-            return self._log_verdict(job, Comparison(False, "output withheld or unreachable")), my_hash
-        if keccak(claimed).hex() != data["hashes"][index]:
-            return self._log_verdict(job, Comparison(False, "served output does not match the committed hash")), my_hash
-        return self._log_verdict(job, plugin.policy.compare(mine, claimed)), my_hash
+            return self._log_verdict(job, Comparison(False, "output withheld or unreachable"))
+        if keccak(claimed).hex() != data["hashes"][job & 0xFFFF]:
+            return self._log_verdict(job, Comparison(False, "served output does not match the committed hash"))
+        return self._log_verdict(job, policy.compare(mine, claimed))
 
     def _log_verdict(self, job: int, comparison: Comparison) -> bool:
         log.info(
@@ -196,29 +236,46 @@ class Verifier(NodeDaemon):
     def _input(self, entry: dict[str, Any]) -> bytes:
         if not entry["uri"]:
             return bytes.fromhex(entry["data"])
-        payload = httpx.get(entry["uri"], timeout=self.settings.fetch_timeout).raise_for_status().content
+        payload = self.http.get(entry["uri"], timeout=self.settings.fetch_timeout).raise_for_status().content
         return payload if keccak(payload).hex() == entry["hash"] else b""
 
     def _fetch_output(self, worker: str, job: int) -> bytes | None:
         if worker not in self._urls:
             self._urls[worker] = self.client.staking.functions.workerUrl(worker).call()
         try:
-            response = httpx.get(f"{self._urls[worker]}/v1/results/{job}", timeout=self.settings.fetch_timeout)
+            response = self.http.get(f"{self._urls[worker]}/v1/results/{job}", timeout=self.settings.fetch_timeout)
         except httpx.HTTPError:
             return None
         if response.status_code != 200:
             return None
         return base64.b64decode(response.json()["output"])
 
-    def _send(self, action: str, fn: Any) -> bool:
+    def _send(self, action: str, fn: Any, on_success: Callable[[], None] | None = None) -> None:
+        """Simulates and sends a transaction without waiting; `_flush` waits for the pipeline.
+        A revert that means someone else already did the work is logged at info."""
         try:
-            self.sender.transact(fn)
-        except (ContractRevertError, TransactionFailedError) as exc:
-            revert = revert_of(exc)
-            if revert is None or revert.name not in EXPECTED_RACES:
-                raise
-            log.info("expected race", extra={"action": action, "error": str(revert)})
-            self.metrics.races.labels(revert.name).inc()
-            return False
-        self.metrics.transactions.labels(action).inc()
-        return True
+            tx_hash = self.sender.send_nowait(fn)
+        except ContractRevertError as exc:
+            self._expected_race(action, exc)
+            return
+        self._pending.append((action, tx_hash, on_success))
+
+    def _flush(self) -> None:
+        """Waits for every pipelined transaction; runs each one's success callback."""
+        pending, self._pending = self._pending, []
+        for action, tx_hash, on_success in pending:
+            try:
+                self.sender.wait(tx_hash)
+            except TransactionFailedError as exc:
+                self._expected_race(action, exc)
+                continue
+            self.metrics.transactions.labels(action).inc()
+            if on_success is not None:
+                on_success()
+
+    def _expected_race(self, action: str, exc: ContractRevertError | TransactionFailedError) -> None:
+        revert = revert_of(exc)
+        if revert is None or revert.name not in EXPECTED_RACES:
+            raise exc
+        log.info("expected race", extra={"action": action, "error": str(revert)})
+        self.metrics.races.labels(revert.name).inc()

@@ -21,6 +21,10 @@ class ChainClient:
 
     def __init__(self, rpc_url: str, deployments: Path, private_key: SecretStr | None = None):
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        # Addresses here are never ENS names, and the chain id is checked once below and signed
+        # into every transaction: these two middlewares only cost an RPC round trip per call.
+        self.w3.middleware_onion.remove("ens_name_to_address")
+        self.w3.middleware_onion.remove("validation")
         try:
             connected = self.w3.is_connected()
         except Exception:  # Any transport error means unreachable.

@@ -62,6 +62,11 @@ class ModelPlugin(ABC):
     def forward(self, inputs: Sequence[Any]) -> list[np.ndarray]:
         """One output array per input, computed as one batch under `torch.inference_mode()`."""
 
+    def input_length(self, item: Any) -> int:
+        """A decoded input's size, for grouping inputs of similar size into the same forward
+        pass (less padding). Default 0: inputs of a fixed size, kept in order."""
+        return 0
+
     @classmethod
     def input_from_json(cls, value: object) -> bytes:
         """A job input from a JSON value (a CLI argument or a JSONL line). Default: text."""

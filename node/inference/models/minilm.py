@@ -53,6 +53,9 @@ class MiniLM(ModelPlugin):
     def decode_input(self, data: bytes) -> str:
         return data.decode("utf-8", errors="replace")
 
+    def input_length(self, item: str) -> int:
+        return len(item)  # Characters: a cheap stand-in for the token count.
+
     def forward(self, inputs: Sequence[str]) -> list[np.ndarray]:
         encoded = self._tokenizer(
             list(inputs), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"

@@ -1,0 +1,192 @@
+"""End-to-end embedding throughput on a devnet, as a ratio to raw PyTorch on the same machine.
+
+    python -m bench.throughput [--jobs 2048] [--batches 16 64 256] [--workers 1 2]
+
+Raw PyTorch: the model's own forward pass (tokenize, encode, mean-pool, normalize) over the same
+sentences at the same batch size (capped at the model's 128, as the node caps it), using every
+core of the machine, with nothing else running.
+
+End to end: a devnet (anvil with mixed mining) with N workers sharing the machine's cores, one
+verifier, audit rate p = 0.1 and a 1 s challenge window. A requester submits every batch as fast
+as the chain takes them; the clock runs from the first submit to the moment the last job is final
+(its batch finalized, or its audit accepted), read from the contract's events. The time to the
+last result available (committed, fetchable) is reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from eth_utils import keccak
+from web3.contract import Contract
+
+from bench.common import cpu_seconds, peak_rss_mib, sentences
+from node.chain.deploy import CREDIT_UNIT, MarketParams
+from node.chain.tx import TxSender
+from node.devnet import Devnet
+from node.inference.engine import ExecutionSettings, InferenceEngine
+
+MODEL = "all-MiniLM-L6-v2"
+PRICE = 10_000  # The model's minimum: 0.01 credit per job.
+REQUESTER = 2
+JOBS_PER_TX = 256  # Inputs per createBatches transaction (about 100 KB of calldata).
+
+
+def raw_throughput(texts: list[bytes], batch: int, threads: int, by_length: bool = False) -> float:
+    """Sentences per second through the bare model at this batch size: consecutive chunks of the
+    texts in order, or (`by_length`) of the texts sorted by length, which pads less."""
+    engine = InferenceEngine(ExecutionSettings(threads=threads))
+    engine.load([MODEL])
+    plugin = engine.plugin_by_name(MODEL)
+    size = min(batch, plugin.max_batch)
+    decoded = [plugin.decode_input(t) for t in texts]
+    if by_length:
+        decoded.sort(key=len)
+    with torch.inference_mode():
+        plugin.forward(decoded[:size])  # Warm-up.
+        started = time.perf_counter()
+        for start in range(0, len(decoded), size):
+            plugin.forward(decoded[start : start + size])
+        elapsed = time.perf_counter() - started
+    return len(texts) / elapsed
+
+
+def raw_best(texts: list[bytes], batch: int, threads: int) -> dict[str, float]:
+    """Both raw variants; the baseline is the faster one."""
+    plain = raw_throughput(texts, batch, threads)
+    by_length = raw_throughput(texts, batch, threads, by_length=True)
+    return {"plain": plain, "by_length": by_length, "best": max(plain, by_length)}
+
+
+class Progress:
+    """Counts committed and final jobs from the market's events, reading new blocks only."""
+
+    def __init__(self, market: Contract, from_block: int):
+        self.market = market
+        self.next_block = from_block
+        self.committed = self.final = self.audited = self.rejected = 0
+
+    def poll(self) -> None:
+        head = self.market.w3.eth.block_number
+        if head < self.next_block:
+            return
+        span = {"from_block": self.next_block, "to_block": head}
+        events = self.market.events
+        self.committed += sum(len(e["args"]["outputHashes"]) for e in events.ResultsCommitted().get_logs(**span))
+        self.final += sum(e["args"]["paidJobs"] for e in events.BatchFinalized().get_logs(**span))
+        self.final += len(events.JobFinalized().get_logs(**span))
+        rejected = len(events.JobRejected().get_logs(**span))
+        self.rejected += rejected
+        self.final += rejected
+        self.audited += len(events.AuditAssigned().get_logs(**span))
+        self.next_block = head + 1
+
+
+def submit_all(sender: TxSender, market: Contract, model_id: bytes, texts: list[bytes], batch: int) -> None:
+    """Escrows the texts as batches of `batch` jobs, pipelining the createBatches transactions."""
+    requests = [
+        (model_id, PRICE, 600, 0, False, [(keccak(x), x, "") for x in texts[i : i + batch]])
+        for i in range(0, len(texts), batch)
+    ]
+    per_tx = max(1, min(64, JOBS_PER_TX // batch))
+    sent = [
+        sender.send_nowait(market.functions.createBatches(requests[i : i + per_tx]))
+        for i in range(0, len(requests), per_tx)
+    ]
+    for tx_hash in sent:
+        sender.wait(tx_hash)
+
+
+def run_workload(devnet: Devnet, texts: list[bytes], batch: int, timeout: float = 600.0) -> dict[str, Any]:
+    """Submits the workload and times it to the last result available and the last job final."""
+    market = devnet.market_contract
+    sender = devnet.senders[REQUESTER]
+    model_id = next(s.model_id for s in devnet.specs if s.name == MODEL)
+    progress = Progress(market, devnet.w3.eth.block_number + 1)
+    pids = {n.name: n.proc.pid for n in devnet.nodes if n.proc is not None}
+    pids |= {"anvil": devnet.anvil.pid or 0, "requester (this process)": os.getpid()}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    started = time.perf_counter()
+    submit_all(sender, market, bytes.fromhex(model_id[2:]), texts, batch)
+    submitted = time.perf_counter() - started
+    available = None
+    deadline = started + timeout
+    while progress.final < len(texts):
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"{progress.final} of {len(texts)} jobs final after {timeout}s")
+        time.sleep(0.25)
+        progress.poll()
+        if available is None and progress.committed >= len(texts):
+            available = time.perf_counter() - started
+    final = time.perf_counter() - started
+    return {
+        "batch": batch,
+        "jobs": len(texts),
+        "submit_s": round(submitted, 2),
+        "to_results_s": round(available or final, 2),
+        "to_final_s": round(final, 2),
+        "jobs_per_s": len(texts) / final,
+        "results_per_s": len(texts) / (available or final),
+        "audited": progress.audited,
+        "rejected": progress.rejected,
+        "cpu_s": {name: round(cpu_seconds(pid) - cpu_before[name], 2) for name, pid in pids.items()},
+    }
+
+
+def devnet_for(root: Path, workers: int, cores: int, audit_bps: int = 1000, **worker_env: Any) -> Devnet:
+    """A devnet serving the embedding model, with `workers` workers sharing `cores` threads."""
+    market = MarketParams(base_audit_bps=audit_bps, challenge_window=1, verdict_window=60)
+    devnet = Devnet(root, market=market, models=[MODEL]).up()
+    devnet.fund(REQUESTER, 10**6)
+    devnet.senders[REQUESTER].transact(devnet.credit.functions.approve(devnet.market_contract.address, 2**256 - 1))
+    threads = max(1, cores // workers)
+    for i in range(workers):
+        devnet.start_worker(f"worker{i}", 6 + i, stake=10**5, threads=threads, **worker_env)
+    devnet.start_verifier("verifier", 16, stake=10**5, threads=1)
+    return devnet
+
+
+def peak_memory(devnet: Devnet) -> dict[str, float]:
+    """Peak RSS of each node process, in MiB."""
+    return {n.name: round(peak_rss_mib(n.proc.pid), 1) for n in devnet.nodes if n.proc and n.alive()}
+
+
+def measure(jobs: int, batches: list[int], workers: list[int], cores: int, root: Path) -> dict[str, Any]:
+    texts = sentences(jobs)
+    raw = {b: raw_throughput(texts, b, cores) for b in batches}
+    rows = []
+    memory: dict[str, float] = {}
+    for count in workers:
+        devnet = devnet_for(root / f"w{count}", count, cores)
+        try:
+            for b in batches:
+                row = run_workload(devnet, texts, b)
+                row |= {"workers": count, "raw_per_s": raw[b], "ratio": row["jobs_per_s"] / raw[b]}
+                rows.append(row)
+            memory |= {f"{count}w-{k}": v for k, v in peak_memory(devnet).items()}
+        finally:
+            devnet.down()
+    return {"raw_threads": cores, "rows": rows, "peak_rss_mib": memory, "credit_unit": CREDIT_UNIT}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="End-to-end embedding throughput against raw PyTorch.")
+    parser.add_argument("--jobs", type=int, default=2048)
+    parser.add_argument("--batches", type=int, nargs="+", default=[16, 64, 256])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as root:
+        print(json.dumps(measure(args.jobs, args.batches, args.workers, args.cores, Path(root)), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
