@@ -16,12 +16,13 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 SOLC_STAMP := .solcx/.imported
 
-.PHONY: help install compile test test-contracts demo gas lint clean
+.PHONY: help install compile test test-contracts demo gas bench lint clean
 
 help:
 	@echo "make demo   run the main job on a local devnet (installs everything first)"
 	@echo "make test   run the tests (installs everything first)"
-	@echo "make gas    print gas per job for each lifecycle path at batch sizes 1, 16, 64"
+	@echo "make gas    print gas per job for each lifecycle path at batch sizes 1, 16, 64, 256"
+	@echo "make bench  every benchmark on fresh devnets (~10 min): bench/results/latest.{json,md,png}"
 	@echo "make lint   ruff and mypy"
 
 install: $(PY_STAMP) $(NPM_STAMP) $(SOLC_STAMP)
@@ -55,6 +56,10 @@ test-contracts: compile
 
 gas: compile
 	python -m bench.gas
+
+# Not part of `make test`: timings belong in benchmarks, measured as ratios in one run.
+bench: compile
+	python -m bench
 
 demo: compile
 	python scripts/demo.py

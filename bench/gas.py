@@ -14,6 +14,14 @@ with real signed transactions:
 A batch of N jobs is one `createBatches`, `takeBatches`, `commitResults`, `drawAudits` and
 `finalizeBatches` transaction; verdicts are one transaction per job. The worker's `withdraw` is
 reported on its own: it is one transaction for any number of jobs.
+
+Figures are for a market in steady state: one job has run before, so the market's token balance
+and the treasury's and worker's internal balances are already non-zero (the first job ever pays
+about 40,000 more to create them; it is reported as its own row).
+
+Next to each figure are the floors it is measured against, per job: 21,000 per transaction, the
+calldata of the transactions' input (4 gas per zero byte, 16 per other byte), and the cheapest
+SSTOREs that make the transactions' net storage changes (from anvil's prestate tracer).
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from eth_utils import keccak
 from web3.logs import DISCARD
@@ -35,6 +44,8 @@ from node.chain.deployments import Deployment
 from node.chain.tx import TxSender
 
 TX_BASE_GAS = 21_000
+SSTORE_FRESH = 22_100  # Zero to non-zero, cold slot.
+SSTORE_UPDATE = 5_000  # Non-zero to another value, cold slot.
 PAYMENT = CREDIT_UNIT
 MODEL_ID = "0x" + keccak(b"gas-bench-model").hex()
 WORKER, VERIFIER = 0, 1
@@ -42,30 +53,46 @@ WORKER, VERIFIER = 0, 1
 
 @dataclass
 class PathGas:
-    """Gas of one path at one batch size."""
+    """Gas of one path at one batch size, with its floors."""
 
     path: str
     batch: int
     steps: dict[str, int] = field(default_factory=dict)
     txs: int = 0
+    calldata: int = 0
+    storage: int = 0
 
-    def add(self, step: str, receipts: list[TxReceipt]) -> None:
+    def add(self, step: str, receipts: list[TxReceipt], bench: GasBench) -> None:
         self.steps[step] = self.steps.get(step, 0) + sum(int(r["gasUsed"]) for r in receipts)
         self.txs += len(receipts)
+        for r in receipts:
+            calldata, storage = bench.floors(r)
+            self.calldata += calldata
+            self.storage += storage
 
     @property
     def total(self) -> int:
-        return sum(gas for step, gas in self.steps.items() if step != "withdraw")
+        return sum(self.steps.values())
 
     @property
     def per_job(self) -> int:
         return self.total // self.batch
 
     @property
-    def base_floor_per_job(self) -> int:
+    def base_per_job(self) -> int:
         """21,000 per transaction, per job: the floor no contract design can go under."""
-        withdraw_txs = 1 if "withdraw" in self.steps else 0
-        return TX_BASE_GAS * (self.txs - withdraw_txs) // self.batch
+        return TX_BASE_GAS * self.txs // self.batch
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **asdict(self),
+            "total": self.total,
+            "per_job": self.per_job,
+            "floor_base_per_job": self.base_per_job,
+            "floor_calldata_per_job": self.calldata // self.batch,
+            "floor_storage_per_job": self.storage // self.batch,
+            "steps_per_job": {k: v // self.batch for k, v in self.steps.items()},
+        }
 
 
 class GasBench:
@@ -94,10 +121,20 @@ class GasBench:
             v.transact(staking.functions.stake(VERIFIER, 10**6 * CREDIT_UNIT, ""))
         self._by_address = {s.address: s for s in self.senders}
         self._nonce = 0
+        self._contracts = {
+            c.address: c for c in (self.market, credit, staking, self.deployment.contract(self.w3, "ModelRegistry"))
+        }
+        self._names = {
+            address: name
+            for name in ("Credit", "Staking", "ModelRegistry", "JobMarket")
+            for address in [self.deployment.contract(self.w3, name).address]
+        }
 
     # ------------------------------------------------------------------ steps
 
-    def _create(self, gas: PathGas, n: int, audit_bps: int) -> tuple[int, list[int]]:
+    def _create(
+        self, gas: PathGas, n: int, audit_bps: int, keep: dict[str, TxReceipt] | None = None
+    ) -> tuple[int, list[int]]:
         """One batch of n jobs; returns the batch id and the job ids."""
         inputs = []
         for _ in range(n):
@@ -106,22 +143,74 @@ class GasBench:
             inputs.append((keccak(payload), payload, ""))
         request = (bytes.fromhex(MODEL_ID[2:]), PAYMENT, 600, audit_bps, False, inputs)
         receipt = self.requester.transact(self.market.functions.createBatches([request]))
-        gas.add("create", [receipt])
+        gas.add("create", [receipt], self)
+        if keep is not None:
+            keep["create"] = receipt
         batch_id = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["batchId"]
         return batch_id, [(batch_id << 16) | i for i in range(n)]
 
     def _take_commit(self, gas: PathGas, batch_id: int, n: int, commit: bool = True) -> None:
-        gas.add("take", [self.worker.transact(self.market.functions.takeBatches([batch_id]))])
+        gas.add("take", [self.worker.transact(self.market.functions.takeBatches([batch_id]))], self)
         if commit:
             hashes = [keccak(b"output %d %d" % (batch_id, i)) for i in range(n)]
-            gas.add("commit", [self.worker.transact(self.market.functions.commitResults([batch_id], [hashes]))])
+            gas.add("commit", [self.worker.transact(self.market.functions.commitResults([batch_id], [hashes]))], self)
             self._mine()
 
     def _draw(self, gas: PathGas, batch_id: int) -> dict[int, str]:
         receipt = self.keeper.transact(self.market.functions.drawAudits([batch_id]))
-        gas.add("draw", [receipt])
+        gas.add("draw", [receipt], self)
         events = self.market.events.AuditAssigned().process_receipt(receipt, errors=DISCARD)
         return {e["args"]["jobId"]: e["args"]["verifier"] for e in events}
+
+    def floors(self, receipt: TxReceipt) -> tuple[int, int]:
+        """(calldata gas of the input, storage-write floor) of a mined transaction.
+
+        The storage floor prices the transaction's net state change (anvil's prestate tracer in
+        diff mode) at the cheapest SSTORE that makes it: 22,100 for a fresh slot (20,000 plus
+        the cold access), 5,000 for a changed or cleared one (2,900 plus the cold access).
+        Writes undone within the transaction (the reentrancy lock) are not counted."""
+        tx = self.w3.eth.get_transaction(receipt["transactionHash"])
+        calldata = sum(4 if b == 0 else 16 for b in bytes(tx["input"]))
+        diff = self.w3.provider.make_request(
+            "debug_traceTransaction",  # type: ignore[arg-type]
+            [receipt["transactionHash"].to_0x_hex(), {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}],
+        )["result"]
+        storage = 0
+        for address in set(diff["pre"]) | set(diff["post"]):
+            before = diff["pre"].get(address, {}).get("storage", {})
+            after = diff["post"].get(address, {}).get("storage", {})
+            for slot in set(before) | set(after):
+                old, new = int(before.get(slot, "0x0"), 16), int(after.get(slot, "0x0"), 16)
+                if old != new:
+                    storage += SSTORE_FRESH if old == 0 else SSTORE_UPDATE
+        return calldata, storage
+
+    def profile(self, receipt: TxReceipt) -> list[dict[str, object]]:
+        """The gas of each call a transaction made, from anvil's call tracer, depth first."""
+        trace = self.w3.provider.make_request(
+            "debug_traceTransaction",  # type: ignore[arg-type]
+            [receipt["transactionHash"].to_0x_hex(), {"tracer": "callTracer"}],
+        )["result"]
+        rows: list[dict[str, object]] = []
+
+        def walk(call: dict[str, Any], depth: int) -> None:
+            rows.append({"depth": depth, "call": self._call_name(call), "gas_used": int(call["gasUsed"], 16)})
+            for child in call.get("calls", []):
+                walk(child, depth + 1)
+
+        walk(trace, 0)
+        return rows
+
+    def _call_name(self, call: dict[str, Any]) -> str:
+        to = self.w3.to_checksum_address(call["to"])
+        contract = self._contracts.get(to)
+        if contract is None:
+            return to
+        selector = call["input"][:10]
+        for fn in contract.all_functions():
+            if fn.signature and "0x" + keccak(text=fn.signature)[:4].hex() == selector:
+                return f"{self._names[to]}.{fn.fn_name}"
+        return f"{self._names[to]}.{selector}"
 
     def _mine(self, seconds: int = 0) -> None:
         if seconds:
@@ -135,8 +224,7 @@ class GasBench:
         batch_id, _ = self._create(gas, n, 0)
         self._take_commit(gas, batch_id, n)
         self._mine(601)
-        gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))])
-        gas.add("withdraw", [self.worker.transact(self.market.functions.withdraw())])
+        gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))], self)
         return gas
 
     def _audited_batch(self, gas: PathGas, n: int) -> tuple[list[int], dict[int, str]]:
@@ -152,6 +240,7 @@ class GasBench:
         gas.add(
             "verdict",
             [self._by_address[assigned[j]].transact(self.market.functions.submitVerdict(j, True, out)) for j in ids],
+            self,
         )
         return gas
 
@@ -165,8 +254,8 @@ class GasBench:
             rejects.append(receipt)
             panel = self.market.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["panel"]
             votes += [self._by_address[p].transact(self.market.functions.submitVerdict(j, False, out)) for p in panel]
-        gas.add("reject", rejects)
-        gas.add("panel votes", votes)
+        gas.add("reject", rejects, self)
+        gas.add("panel votes", votes, self)
         return gas
 
     def expired(self, n: int) -> PathGas:
@@ -174,8 +263,20 @@ class GasBench:
         batch_id, _ = self._create(gas, n, 0)
         self._take_commit(gas, batch_id, n, commit=False)
         self._mine(601)
-        gas.add("expire", [self.keeper.transact(self.market.functions.expireBatches([batch_id]))])
+        gas.add("expire", [self.keeper.transact(self.market.functions.expireBatches([batch_id]))], self)
         return gas
+
+    def profile_unaudited(self) -> dict[str, list[dict[str, object]]]:
+        """One batch-1 unaudited job, each transaction's calls with their gas."""
+        receipts: dict[str, TxReceipt] = {}
+        batch_id, _ = self._create(PathGas("profile", 1), 1, 0, receipts)
+        receipts["take"] = self.worker.transact(self.market.functions.takeBatches([batch_id]))
+        receipts["commit"] = self.worker.transact(
+            self.market.functions.commitResults([batch_id], [[keccak(b"profiled output")]])
+        )
+        self._mine(601)
+        receipts["finalize"] = self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
+        return {step: self.profile(r) for step, r in receipts.items()}
 
     def paths(self) -> dict[str, Callable[[int], PathGas]]:
         return {
@@ -186,37 +287,60 @@ class GasBench:
         }
 
 
-def measure(batches: tuple[int, ...] = (1, 16, 64)) -> list[PathGas]:
-    """Runs every path at every batch size on a fresh anvil."""
+def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
+    """Runs every path at every batch size on a fresh anvil: the first job ever (cold), then each
+    path in steady state, the worker's withdraw, and a per-call profile of one batch-1 job."""
     with Anvil() as anvil:
         bench = GasBench(anvil)
-        return [run(n) for run in bench.paths().values() for n in batches]
+        cold = bench.unaudited(1)
+        cold.path = "unaudited, first job ever"
+        rows = [run(n) for run in bench.paths().values() for n in batches]
+        profile = bench.profile_unaudited()
+        withdraw = bench.worker.transact(bench.market.functions.withdraw())
+        return {
+            "rows": [r.as_dict() for r in rows],
+            "cold": cold.as_dict(),
+            "withdraw_gas": int(withdraw["gasUsed"]),
+            "profile_batch1_unaudited": profile,
+        }
 
 
-def render(rows: list[PathGas]) -> str:
-    """A Markdown table."""
+def render(result: dict[str, Any]) -> str:
+    """A Markdown table: gas per job, its floors, and its steps."""
     lines = [
-        "| path | batch | txs | total gas | gas per job | 21k-per-tx floor per job | steps (gas per job) |",
+        "| path | batch | gas per job | floor: 21k per tx | floor: calldata | floor: storage | steps (per job) |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
-    for r in rows:
-        steps = ", ".join(f"{k} {v // r.batch:,}" for k, v in r.steps.items())
+    for r in [*result["rows"], result["cold"]]:
+        steps = ", ".join(f"{k} {v:,}" for k, v in r["steps_per_job"].items())
         lines.append(
-            f"| {r.path} | {r.batch} | {r.txs} | {r.total:,} | {r.per_job:,} | {r.base_floor_per_job:,} | {steps} |"
+            f"| {r['path']} | {r['batch']} | {r['per_job']:,} | {r['floor_base_per_job']:,} | "
+            f"{r['floor_calldata_per_job']:,} | {r['floor_storage_per_job']:,} | {steps} |"
         )
+    lines.append(f"\nThe worker's `withdraw` is {result['withdraw_gas']:,} gas for any number of jobs.")
     return "\n".join(lines)
+
+
+def render_profile(result: dict[str, Any]) -> str:
+    """The per-call gas of one batch-1 unaudited job, as an indented list."""
+    lines = []
+    for step, calls in result["profile_batch1_unaudited"].items():
+        for c in calls:
+            lines.append(f"{'  ' * int(c['depth'])}- {step if c['depth'] == 0 else ''} {c['call']}: {c['gas_used']:,}")
+    return "\n".join(line.replace("-  ", "- ") for line in lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Gas per job for each lifecycle path.")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 64, 256])
+    parser.add_argument("--json", type=Path, help="also write the result as JSON")
     args = parser.parse_args(argv)
-    rows = measure(tuple(args.batches))
-    print(render(rows))
+    result = measure(tuple(args.batches))
+    print(render(result))
+    print()
+    print(render_profile(result))
     if args.json:
-        payload = [{**asdict(r), "total": r.total, "per_job": r.per_job, "floor": r.base_floor_per_job} for r in rows]
-        args.json.write_text(json.dumps(payload, indent=2))
+        args.json.write_text(json.dumps(result, indent=2))
     return 0
 
 

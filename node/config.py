@@ -64,7 +64,10 @@ class WorkerSettings(NodeSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 9001
     public_url: str | None = None  # The URL registered on chain; defaults to http://host:port.
-    take_max_batches: int = 8
+    # One pass takes open batches (oldest first) until it holds this many jobs, then computes them
+    # in shared forward passes: enough to batch well, few enough to leave work to other workers.
+    take_max_jobs: int = 256
+    take_max_batches: int = 64
     finalize_margin: float = 1.0
     withdraw_interval: float = 0.0  # Seconds between automatic withdrawals; 0 = never.
     faults: WorkerFaults = Field(default_factory=WorkerFaults)

@@ -126,10 +126,17 @@ class Worker(NodeDaemon):
     # ------------------------------------------------------------ work
 
     def _take_open(self) -> bool:
-        open_batches = self.store.batches_with_status("open")[: self.settings.take_max_batches]
-        if not open_batches:
+        if self.store.batches_with_status("taken"):  # Compute and commit what we hold first.
             return False
-        ids = [batch_id for batch_id, *_ in open_batches]
+        ids: list[int] = []
+        jobs = 0
+        for batch_id, _, data, _ in self.store.batches_with_status("open")[: self.settings.take_max_batches]:
+            if ids and jobs + data["size"] > self.settings.take_max_jobs:
+                break
+            ids.append(batch_id)
+            jobs += data["size"]
+        if not ids:
+            return False
         receipt = self._send("take", self.client.market.functions.takeBatches(ids), ids)
         if receipt is None:
             return True
@@ -217,7 +224,8 @@ class Worker(NodeDaemon):
             if revert.name in EXPECTED_RACES and batch_id in batch_ids:
                 log.info("expected race", extra={"action": action, "error": str(revert)})
                 self.metrics.races.labels(revert.name).inc()
-                self._refresh(batch_id)
+                for other in batch_ids:  # Another worker was faster: see which batches it took.
+                    self._refresh(other)
             elif revert.name in ("JobMarketDeadlineNotReached", "JobMarketSeedPending"):
                 log.info("not due yet", extra={"action": action, "error": str(revert)})
             else:

@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 from node.chain.errors import (
@@ -57,6 +57,7 @@ class TxSender:
         backoff_s: float = 0.25,
         receipt_timeout_s: float = 120.0,
         gas_margin: float = 1.25,
+        fee_ttl_s: float = 2.0,
     ):
         self._w3 = w3
         self._account = account
@@ -69,6 +70,8 @@ class TxSender:
         self._nonce: int | None = None
         self._chain_id: int | None = None
         self._pending: dict[HexBytes, dict[str, Any]] = {}
+        self._fee_ttl_s = fee_ttl_s
+        self._fee_cache: tuple[float, dict[str, int]] | None = None
 
     def __repr__(self) -> str:  # Never shows the key.
         return f"TxSender({self.address})"
@@ -162,10 +165,19 @@ class TxSender:
             return False
 
     def _wait(self, tx_hash: HexBytes) -> TxReceipt:
-        try:
-            return self._retrying(self._w3.eth.wait_for_transaction_receipt, tx_hash, self._receipt_timeout_s, 0.05)
-        except (TimeExhausted, TransactionNotFound) as exc:
-            raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {self._receipt_timeout_s}s") from exc
+        """Polls for the receipt, first every few milliseconds (a local chain mines at once),
+        then backing off to a quarter second (a public chain mines every few seconds)."""
+        deadline = time.monotonic() + self._receipt_timeout_s
+        delay = 0.002
+        while True:
+            try:
+                return self._retrying(self._w3.eth.get_transaction_receipt, tx_hash)  # type: ignore[no-any-return]
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {self._receipt_timeout_s}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
     def _replay(self, call: dict[str, Any], block: int) -> ChainError:
         """Re-runs a reverted call on the state of the block it was mined in, to recover the revert
@@ -182,9 +194,15 @@ class TxSender:
         return self._decoder.decode(data) if data is not None else UnknownRevertError(b"")
 
     def _fees(self) -> dict[str, int]:
-        base = int(self._w3.eth.get_block("latest").get("baseFeePerGas", 0))
-        tip = int(self._w3.eth.max_priority_fee)
-        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip}
+        """EIP-1559 fees: twice the latest base fee plus the suggested tip. Read at most once
+        per `fee_ttl_s`: the doubled base fee covers several blocks of the largest rise (12.5%
+        a block), and two RPC calls per transaction would halve the sending rate."""
+        now = time.monotonic()
+        if self._fee_cache is None or now - self._fee_cache[0] > self._fee_ttl_s:
+            base = int(self._w3.eth.get_block("latest").get("baseFeePerGas", 0))
+            tip = int(self._w3.eth.max_priority_fee)
+            self._fee_cache = (now, {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip})
+        return self._fee_cache[1]
 
     def _retrying(self, fn: Any, *args: Any) -> Any:
         delay = self._backoff_s

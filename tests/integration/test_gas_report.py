@@ -1,16 +1,31 @@
 """The gas report drives every lifecycle path on a fresh anvil and amortizes with batch size."""
 
-from bench.gas import measure, render
+from bench.gas import TX_BASE_GAS, measure, render, render_profile
 
 
-def test_gas_report_covers_every_path_and_amortizes_with_batch_size():
-    rows = measure((1, 8))
-    by_path = {(r.path, r.batch): r for r in rows}
-    assert {r.path for r in rows} == {"unaudited", "audited", "disputed", "expired"}
+def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
+    result = measure((1, 8))
+    rows = result["rows"]
+    by_path = {(r["path"], r["batch"]): r for r in rows}
+    assert {r["path"] for r in rows} == {"unaudited", "audited", "disputed", "expired"}
     for path in ("unaudited", "expired"):
         one, eight = by_path[(path, 1)], by_path[(path, 8)]
-        assert one.txs == eight.txs  # Batches cost the same number of transactions...
-        assert eight.per_job < one.per_job / 3  # ...so gas per job falls.
-    assert by_path[("disputed", 1)].steps.keys() >= {"reject", "panel votes"}
-    table = render(rows)
-    assert table.count("\n") == len(rows) + 1
+        assert one["txs"] == eight["txs"]  # Batches cost the same number of transactions...
+        assert eight["per_job"] < one["per_job"] / 3  # ...so gas per job falls.
+    for r in rows:
+        assert r["floor_base_per_job"] == TX_BASE_GAS * r["txs"] // r["batch"]
+        assert r["floor_calldata_per_job"] > 0 and r["floor_storage_per_job"] > 0
+        floors = r["floor_base_per_job"] + r["floor_calldata_per_job"] + r["floor_storage_per_job"]
+        assert floors <= r["per_job"]
+    assert by_path[("disputed", 1)]["steps"].keys() >= {"reject", "panel votes"}
+    # The first job ever creates balances that later jobs only update.
+    assert result["cold"]["per_job"] > by_path[("unaudited", 1)]["per_job"]
+    assert result["withdraw_gas"] > TX_BASE_GAS
+    table = render(result)
+    assert table.count("\n|") == len(rows) + 2  # Header rule, the rows and the cold row.
+    profile = result["profile_batch1_unaudited"]
+    assert set(profile) == {"create", "take", "commit", "finalize"}
+    assert profile["create"][0]["call"] == "JobMarket.createBatches"
+    assert any(c["call"] == "Credit.transferFrom" for c in profile["create"])
+    assert any(c["call"] == "Staking.lock" for c in profile["take"])
+    assert "JobMarket.finalizeBatches" in render_profile(result)

@@ -65,6 +65,15 @@ def test_embedding_is_unit_norm_384_float32(engine, minilm):
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
 
 
+def test_engine_grouping_by_length_keeps_input_order_within_tolerance(engine, minilm, reference):
+    mixed = [s.encode() for s in SENTENCES]
+    shuffled = list(reversed(mixed))  # Long and short interleaved differently: another grouping.
+    outputs = engine.run(minilm.model_id, mixed)
+    again = list(reversed(engine.run(minilm.model_id, shuffled)))
+    assert all(MiniLM.policy.compare(encode_output(r), o).accepted for r, o in zip(reference, outputs, strict=True))
+    assert all(MiniLM.policy.compare(a, b).accepted for a, b in zip(outputs, again, strict=True))
+
+
 def test_honest_runs_pass_tolerant_policy_across_threads_and_batch_mates(minilm, reference):
     long_mates = [s for s in corpus(96) if len(s) >= 80]
     assert all(_accepts(reference, embed(minilm, SENTENCES, threads=2)))

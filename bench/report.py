@@ -1,0 +1,195 @@
+"""Renders a benchmark result (bench/results/latest.json) as Markdown and as a PNG plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.gas import render as render_gas
+from bench.gas import render_profile
+
+TARGETS = {
+    "gas_batch1": 150_000,
+    "gas_batch64": 30_000,
+    "throughput_ratio": 0.7,
+    "latency_p50_s": 2.0,
+}
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "missed"
+
+
+def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(target, limit, measured, met?) for every target of the benchmark."""
+    gas = {(r["path"], r["batch"]): r["per_job"] for r in result["gas"]["rows"]}
+    rows = []
+    for batch, key in ((1, "gas_batch1"), (64, "gas_batch64")):
+        value = gas[("unaudited", batch)]
+        rows.append(
+            (f"gas per unaudited job, batch {batch}", f"<= {TARGETS[key]:,}", f"{value:,}", _met(value <= TARGETS[key]))
+        )
+    for row in result["throughput"]["rows"]:
+        rows.append((
+            f"throughput, {row['workers']} worker(s), batch {row['batch']}, p = 0.1",
+            f">= {TARGETS['throughput_ratio']} of raw PyTorch",
+            f"{row['ratio']:.2f} ({row['jobs_per_s']:.1f} vs {row['raw_per_s']:.1f} jobs/s)",
+            _met(row["ratio"] >= TARGETS["throughput_ratio"]),
+        ))  # fmt: skip
+    for lat in result["latency"]:
+        p50 = lat["submit_to_result_p50_s"]
+        rows.append((
+            f"latency p50, submit -> result, {lat['model']}", f"<= {TARGETS['latency_p50_s']} s", f"{p50:.2f} s",
+            _met(p50 <= TARGETS["latency_p50_s"]),
+        ))  # fmt: skip
+    for g in result["detection"]["groups"]:
+        low, high = g["ci95"]
+        rows.append((
+            f"detection, k = {g['k']} cheats", f"theory {g['theory']:.3f} within the 95% CI",
+            f"{g['measured']:.3f} [{low:.3f}, {high:.3f}] over {g['trials']} runs", _met(g["within_ci"]),
+        ))  # fmt: skip
+    return rows
+
+
+def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
+    m = result["machine"]
+    out = [
+        "# Nightshift benchmark",
+        "",
+        f"Measured {result['started']} in {result['duration_s']:.0f} s by `make bench` on {m['cores']} cores "
+        f"({m['cpu']}, {m['memory_gib']} GiB), commit {m['commit']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + ".",
+        "",
+        "## Targets",
+        "",
+        "| target | limit | measured | |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary(result)],
+        "",
+        f"![throughput and gas per job against batch size]({plot_name})",
+        "",
+        "## Gas per job",
+        "",
+        "Summed over every party's transactions, steady state (balances already exist). "
+        "Floors per job: 21,000 per transaction, the calldata of the inputs, the gas charged by SSTOREs.",
+        "",
+        render_gas(result["gas"]),
+        "",
+        "Per call, one batch-1 unaudited job (call tracer):",
+        "",
+        render_profile(result["gas"]),
+        "",
+        "## End-to-end throughput (all-MiniLM-L6-v2, p = 0.1)",
+        "",
+        "From the first submit to the last job final; raw PyTorch is the faster of in-order and length-sorted "
+        "batches, measured before and after the devnet runs (the faster of the two is used).",
+        "",
+        "| workers | batch | jobs | jobs/s end to end | results/s | raw PyTorch jobs/s | ratio | CPU seconds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in result["throughput"]["rows"]:
+        cpu = ", ".join(f"{k} {v}" for k, v in r["cpu_s"].items())
+        out.append(
+            f"| {r['workers']} | {r['batch']} | {r['jobs']} | {r['jobs_per_s']:.1f} | {r['results_per_s']:.1f} | "
+            f"{r['raw_per_s']:.1f} | {r['ratio']:.2f} | {cpu} |"
+        )
+    out += [
+        "",
+        "## Latency of a single job",
+        "",
+        "| model | jobs | submit -> result p50 / p95 | submit -> finalized p50 / p95 | challenge window |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for lat in result["latency"]:
+        out.append(
+            f"| {lat['model']} | {lat['jobs']} | {lat['submit_to_result_p50_s']:.2f} / "
+            f"{lat['submit_to_result_p95_s']:.2f} s | {lat['submit_to_finalized_p50_s']:.2f} / "
+            f"{lat['submit_to_finalized_p95_s']:.2f} s | {lat['challenge_window_s']} s |"
+        )
+    out += [
+        "",
+        "## Verification cost (batch 64, one worker, one verifier)",
+        "",
+        "| audit rate | jobs | jobs re-executed | fraction re-executed | verifier CPU / worker CPU |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for c in result["throughput"]["verification_cost"]:
+        out.append(
+            f"| {c['audit_rate']} | {c['jobs']} | {c['re_executed']} | {c['re_executed_fraction']:.3f} | "
+            f"{c['verifier_cpu_fraction']:.3f} |"
+        )
+    d = result["detection"]
+    out += [
+        "",
+        f"## Detection of a cheating worker (r = {d['cheat_rate']}, p = {d['audit_rate']}, {d['model']})",
+        "",
+        f"{d['jobs']} jobs, {d['cheats']} cheats, {d['audited_cheats']} of them audited, {d['caught']} caught, "
+        f"{d['honest_jobs_rejected']} honest jobs rejected.",
+        "",
+        "| k cheats | runs | caught at least once | 95% CI | theory 1-(1-p)^k | within CI |",
+        "|---:|---:|---:|---|---:|---|",
+    ]
+    for g in d["groups"]:
+        low, high = g["ci95"]
+        out.append(
+            f"| {g['k']} | {g['trials']} | {g['measured']:.3f} | [{low:.3f}, {high:.3f}] | {g['theory']:.3f} | "
+            f"{'yes' if g['within_ci'] else 'no'} |"
+        )
+    t = result["txrate"]
+    out += [
+        "",
+        "## Transaction sending",
+        "",
+        "| sender | tx/s | ratio to the plain loop |",
+        "|---|---:|---:|",
+        f"| plain web3.py loop (fixed gas, no simulation) | {t['plain_web3_loop_per_s']:.0f} | 1.00 |",
+        f"| node TxSender, pipelined | {t['tx_sender_pipelined_per_s']:.0f} | {t['pipelined_ratio']:.2f} |",
+        f"| node TxSender, one at a time | {t['tx_sender_sequential_per_s']:.0f} | {t['sequential_ratio']:.2f} |",
+        "",
+        "## Memory",
+        "",
+        "| process | peak RSS (MiB) |",
+        "|---|---:|",
+        *[f"| {k} | {v:.0f} |" for k, v in result["throughput"]["peak_rss_mib"].items()],
+        "",
+    ]
+    return "\n".join(out)
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Throughput and gas per job against batch size, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    rows = result["throughput"]["rows"]
+    batches = sorted({r["batch"] for r in rows})
+    left.plot(
+        batches, [next(r["raw_per_s"] for r in rows if r["batch"] == b) for b in batches], "k--o", label="raw PyTorch"
+    )
+    for workers in sorted({r["workers"] for r in rows}):
+        mine = sorted((r["batch"], r["jobs_per_s"]) for r in rows if r["workers"] == workers)
+        left.plot([b for b, _ in mine], [v for _, v in mine], "-o", label=f"end to end, {workers} worker(s), p = 0.1")
+    left.set_xscale("log", base=2)
+    left.set_xlabel("jobs per batch")
+    left.set_ylabel("jobs per second")
+    left.set_title("all-MiniLM-L6-v2 throughput")
+    left.legend()
+    gas_rows = result["gas"]["rows"]
+    for path_name in ("unaudited", "audited", "disputed", "expired"):
+        mine = sorted((r["batch"], r["per_job"]) for r in gas_rows if r["path"] == path_name)
+        right.plot([b for b, _ in mine], [v for _, v in mine], "-o", label=path_name)
+    right.axhline(150_000, color="grey", linestyle=":", label="150k target (batch 1)")
+    right.axhline(30_000, color="grey", linestyle="--", label="30k target (batch 64)")
+    right.set_xscale("log", base=2)
+    right.set_yscale("log")
+    right.set_xlabel("jobs per batch")
+    right.set_ylabel("gas per job")
+    right.set_title("gas per job, all parties")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
