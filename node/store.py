@@ -142,6 +142,14 @@ class Store:
     def due_tasks(self, now: int) -> list[str]:
         return [r[0] for r in self._all("SELECT key FROM tasks WHERE done = 0 AND due <= ? ORDER BY due, key", now)]
 
+    def reschedule_task(self, key: str, due: int) -> None:
+        """Makes a task due again at `due` (finished or not)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO tasks (key, due) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET due = ?, done = 0",
+                (key, due, due),
+            )
+
     def finish_task(self, key: str) -> None:
         with self._lock:
             self._db.execute("UPDATE tasks SET done = 1 WHERE key = ?", (key,))

@@ -47,6 +47,12 @@ AUDIT_ASSIGNED, AUDIT_DISPUTED = 1, 2
 MAX_TASKS_PER_STEP = 256
 # Votes and challenges on distinct jobs are independent: their transactions are sent back to back.
 PIPELINED = ("vote", "check")
+# A vote may become the one that settles its dispute (slashing, payouts) if another panelist's
+# vote is mined first; its gas limit covers that path. Unused gas is not charged.
+VOTE_GAS_HEADROOM = 300_000
+# Reverts that mean "too early": the chain's clock lags the node's. The task is tried again later.
+NOT_DUE = {"JobMarketDeadlineNotReached", "JobMarketSeedPending"}
+RETRY_DELAY_S = 2
 BATCH_TAKEN = 2
 
 
@@ -58,7 +64,9 @@ class Verifier(NodeDaemon):
         super().__init__(settings, metrics)
         self._rng = random.Random()
         self._urls: dict[str, str] = {}
-        self._pending: list[tuple[str, HexBytes, Callable[[], None] | None]] = []
+        self._pending: list[tuple[str, str, HexBytes, Callable[[], None] | None]] = []
+        self._task = ""  # The task whose transactions are being sent.
+        self._not_due: list[str] = []
 
     # ------------------------------------------------------------ lifecycle
 
@@ -80,12 +88,16 @@ class Verifier(NodeDaemon):
         due = due[:MAX_TASKS_PER_STEP]
         verdicts = self.judge_all([job for kind, job in due if kind in PIPELINED])
         for kind, job in due:
+            self._task = f"{kind}:{job}"
             self._run_task(kind, job, verdicts)
             if kind not in PIPELINED:  # Keeper duties wait, so that later tasks see their effect.
                 self._flush()
         self._flush()
         for kind, job in due:
             self.store.finish_task(f"{kind}:{job}")
+        for key in self._not_due:
+            self.store.reschedule_task(key, int(time.time()) + RETRY_DELAY_S)
+        self._not_due.clear()
         return bool(handled or worked or due)
 
     # ------------------------------------------------------------ events
@@ -147,7 +159,8 @@ class Verifier(NodeDaemon):
         if kind == "vote":
             accepted, my_hash = verdicts[job]
             label = "accept" if accepted else "reject"
-            self._send("vote", market.submitVerdict(job, accepted, my_hash), lambda: self._voted(job, label))
+            fn = market.submitVerdict(job, accepted, my_hash)
+            self._send("vote", fn, lambda: self._voted(job, label), VOTE_GAS_HEADROOM)
         elif kind == "check":
             accepted, my_hash = verdicts[job]
             if not accepted:
@@ -183,6 +196,7 @@ class Verifier(NodeDaemon):
             for batch_id in ready:
                 self.store.set_batch_status(batch_id, "drawn")
 
+        self._task = ""
         self._send("draw", self.client.market.functions.drawAudits(ready), drawn)
         self._flush()
         return True
@@ -250,31 +264,36 @@ class Verifier(NodeDaemon):
             return None
         return base64.b64decode(response.json()["output"])
 
-    def _send(self, action: str, fn: Any, on_success: Callable[[], None] | None = None) -> None:
+    def _send(self, action: str, fn: Any, on_success: Callable[[], None] | None = None, gas_headroom: int = 0) -> None:
         """Simulates and sends a transaction without waiting; `_flush` waits for the pipeline.
         A revert that means someone else already did the work is logged at info."""
         try:
-            tx_hash = self.sender.send_nowait(fn)
+            tx_hash = self.sender.send_nowait(fn, gas_headroom)
         except ContractRevertError as exc:
-            self._expected_race(action, exc)
+            self._expected_race(self._task, action, exc)
             return
-        self._pending.append((action, tx_hash, on_success))
+        self._pending.append((self._task, action, tx_hash, on_success))
 
     def _flush(self) -> None:
         """Waits for every pipelined transaction; runs each one's success callback."""
         pending, self._pending = self._pending, []
-        for action, tx_hash, on_success in pending:
+        for task, action, tx_hash, on_success in pending:
             try:
                 self.sender.wait(tx_hash)
             except TransactionFailedError as exc:
-                self._expected_race(action, exc)
+                self._expected_race(task, action, exc)
                 continue
             self.metrics.transactions.labels(action).inc()
             if on_success is not None:
                 on_success()
 
-    def _expected_race(self, action: str, exc: ContractRevertError | TransactionFailedError) -> None:
+    def _expected_race(self, task: str, action: str, exc: ContractRevertError | TransactionFailedError) -> None:
         revert = revert_of(exc)
+        if revert is not None and revert.name in NOT_DUE:
+            log.info("not due yet; trying again later", extra={"action": action, "error": str(revert)})
+            if task:
+                self._not_due.append(task)
+            return
         if revert is None or revert.name not in EXPECTED_RACES:
             raise exc
         log.info("expected race", extra={"action": action, "error": str(revert)})

@@ -81,13 +81,17 @@ class TxSender:
         """The sending account's address."""
         return str(self._account.address)
 
-    def transact(self, fn: ContractFunction) -> TxReceipt:
+    def transact(self, fn: ContractFunction, gas_headroom: int = 0) -> TxReceipt:
         """Simulates, signs and sends a contract call, and waits for its receipt."""
-        return self._wait_success(self._submit(self._call_of(fn)))
+        return self._wait_success(self._submit(self._call_of(fn), gas_headroom))
 
-    def send_nowait(self, fn: ContractFunction) -> HexBytes:
-        """Simulates, signs and sends a contract call; returns its hash without waiting."""
-        tx_hash, call = self._submit(self._call_of(fn))
+    def send_nowait(self, fn: ContractFunction, gas_headroom: int = 0) -> HexBytes:
+        """Simulates, signs and sends a contract call; returns its hash without waiting.
+
+        `gas_headroom` is added to the estimate for a call whose path may grow before it is
+        mined: a dispute vote estimated as a plain vote must still have the gas to settle the
+        dispute if another panelist's vote lands first. Unused gas is not charged."""
+        tx_hash, call = self._submit(self._call_of(fn), gas_headroom)
         self._pending[tx_hash] = call
         return tx_hash
 
@@ -107,7 +111,7 @@ class TxSender:
     def _call_of(self, fn: ContractFunction) -> dict[str, Any]:
         return {"to": fn.address, "data": fn._encode_transaction_data()}
 
-    def _submit(self, call: dict[str, Any]) -> tuple[HexBytes, dict[str, Any]]:
+    def _submit(self, call: dict[str, Any], gas_headroom: int = 0) -> tuple[HexBytes, dict[str, Any]]:
         """Simulates and broadcasts; returns the hash and the call (for replaying a revert).
 
         If the node says the nonce is too low and the transaction is not ours already mined,
@@ -115,7 +119,7 @@ class TxSender:
         again."""
         call = {**call, "from": self.address}
         for _ in range(self._max_retries + 1):
-            gas = int(self._retrying(self._estimate, call) * self._gas_margin)
+            gas = int(self._retrying(self._estimate, call) * self._gas_margin) + gas_headroom
             with self._lock:
                 if self._nonce is None:
                     self._nonce = self._retrying(self._w3.eth.get_transaction_count, self.address, "pending")
