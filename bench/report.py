@@ -72,7 +72,8 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
         "## Gas per job",
         "",
         "Summed over every party's transactions, steady state (balances already exist). "
-        "Floors per job: 21,000 per transaction, the calldata of the inputs, the gas charged by SSTOREs.",
+        "Floors per job: 21,000 per transaction; the calldata of the transactions' input (4/16 gas per zero/other "
+        "byte); the cheapest SSTOREs that make the net storage changes (22,100 per fresh slot, 5,000 per changed one).",
         "",
         render_gas(result["gas"]),
         "",
