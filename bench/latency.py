@@ -20,16 +20,12 @@ from pathlib import Path
 from pydantic import SecretStr
 from sklearn.datasets import load_digits
 
+from bench.common import percentile
 from node.chain.client import ChainClient
 from node.chain.deploy import MarketParams
 from node.client import ClientError, RequesterClient
 from node.devnet import Devnet
 from node.inference.models.digits import encode_pixels
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def measure(jobs: int, model: str, root: Path) -> dict[str, object]:
