@@ -203,10 +203,6 @@ class Verifier(NodeDaemon):
 
     # ------------------------------------------------------------ judging
 
-    def judge(self, job: int) -> tuple[bool, bytes]:
-        """(accept?, hash of the verifier's own output) for one job."""
-        return self.judge_all([job])[job]
-
     def judge_all(self, jobs: list[int]) -> dict[int, tuple[bool, bytes]]:
         """Judges jobs, re-running those of each model in one batched forward pass."""
         faults = self.settings.faults
