@@ -68,6 +68,7 @@ class RequesterClient:
     def __init__(self, client: ChainClient):
         self.chain = client
         self.market = client.market
+        self.http = httpx.Client(timeout=10.0)  # One connection pool, not a TLS context per fetch.
 
     def model_id(self, name: str) -> bytes:
         model_id = bytes(self.chain.registry.functions.modelIdByName(name).call())
@@ -125,7 +126,7 @@ class RequesterClient:
         worker = self.market.functions.getBatch(batch_id).call()[5]
         url = self.chain.staking.functions.workerUrl(worker).call()
         try:
-            response = httpx.get(f"{url}/v1/results/{job_id}", timeout=timeout)
+            response = self.http.get(f"{url}/v1/results/{job_id}", timeout=timeout)
         except httpx.HTTPError as exc:
             raise ClientError(f"worker at {url} unreachable: {exc}") from None
         if response.status_code != 200:
@@ -159,7 +160,7 @@ class RequesterClient:
             raise ClientError(f"batch {batch_id} has no job {index}")
         entry = created["inputs"][index]
         if entry["uri"]:
-            payload = httpx.get(entry["uri"], timeout=10).raise_for_status().content
+            payload = self.http.get(entry["uri"]).raise_for_status().content
             if keccak(payload) != bytes(entry["inputHash"]):
                 raise ClientError(f"the input at {entry['uri']} does not match its hash on chain")
         else:

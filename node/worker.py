@@ -17,7 +17,7 @@ import httpx
 from eth_utils import keccak
 from web3.logs import DISCARD as _DISCARD
 
-from node.chain.errors import ContractRevertError
+from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
 from node.chain.tx import TransactionFailedError, revert_of
 from node.config import WorkerSettings
@@ -226,7 +226,7 @@ class Worker(NodeDaemon):
                 self.metrics.races.labels(revert.name).inc()
                 for other in batch_ids:  # Another worker was faster: see which batches it took.
                     self._refresh(other)
-            elif revert.name in ("JobMarketDeadlineNotReached", "JobMarketSeedPending"):
+            elif revert.name in NOT_DUE_ERRORS:
                 log.info("not due yet", extra={"action": action, "error": str(revert)})
             else:
                 raise

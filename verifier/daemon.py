@@ -23,7 +23,7 @@ import httpx
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-from node.chain.errors import ContractRevertError
+from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
 from node.chain.tx import TransactionFailedError, revert_of
 from node.config import VerifierSettings
@@ -50,9 +50,7 @@ PIPELINED = ("vote", "check")
 # A vote may become the one that settles its dispute (slashing, payouts) if another panelist's
 # vote is mined first; its gas limit covers that path. Unused gas is not charged.
 VOTE_GAS_HEADROOM = 300_000
-# Reverts that mean "too early": the chain's clock lags the node's. The task is tried again later.
-NOT_DUE = {"JobMarketDeadlineNotReached", "JobMarketSeedPending"}
-RETRY_DELAY_S = 2
+RETRY_DELAY_S = 2  # A task that came too early (the chain's clock lags) is tried again this much later.
 BATCH_TAKEN = 2
 
 
@@ -65,7 +63,6 @@ class Verifier(NodeDaemon):
         self._rng = random.Random()
         self._urls: dict[str, str] = {}
         self._pending: list[tuple[str, str, HexBytes, Callable[[], None] | None]] = []
-        self._task = ""  # The task whose transactions are being sent.
         self._not_due: list[str] = []
 
     # ------------------------------------------------------------ lifecycle
@@ -88,7 +85,6 @@ class Verifier(NodeDaemon):
         due = due[:MAX_TASKS_PER_STEP]
         verdicts = self.judge_all([job for kind, job in due if kind in PIPELINED])
         for kind, job in due:
-            self._task = f"{kind}:{job}"
             self._run_task(kind, job, verdicts)
             if kind not in PIPELINED:  # Keeper duties wait, so that later tasks see their effect.
                 self._flush()
@@ -156,27 +152,28 @@ class Verifier(NodeDaemon):
 
     def _run_task(self, kind: str, job: int, verdicts: dict[int, tuple[bool, bytes]]) -> None:
         market = self.client.market.functions
+        task = f"{kind}:{job}"
         if kind == "vote":
             accepted, my_hash = verdicts[job]
             label = "accept" if accepted else "reject"
             fn = market.submitVerdict(job, accepted, my_hash)
-            self._send("vote", fn, lambda: self._voted(job, label), VOTE_GAS_HEADROOM)
+            self._send(task, "vote", fn, lambda: self._voted(job, label), VOTE_GAS_HEADROOM)
         elif kind == "check":
             accepted, my_hash = verdicts[job]
             if not accepted:
-                self._send("challenge", market.challenge(job, my_hash), lambda: self._challenged(job))
+                self._send(task, "challenge", market.challenge(job, my_hash), lambda: self._challenged(job))
         elif kind == "replace":
             status, deadline = market.getAudit(job).call()
             if status == AUDIT_ASSIGNED and time.time() > deadline:
-                self._send("replace", market.replaceVerifier(job))
+                self._send(task, "replace", market.replaceVerifier(job))
         elif kind == "expire":
             batch = market.getBatch(job).call()
             if batch[8] == BATCH_TAKEN and time.time() > batch[6]:
-                self._send("expire", market.expireBatches([job]))
+                self._send(task, "expire", market.expireBatches([job]))
         elif kind == "settle":
             status, _ = market.getAudit(job).call()
             if status == AUDIT_DISPUTED:
-                self._send("settle", market.settleDispute(job))
+                self._send(task, "settle", market.settleDispute(job))
 
     def _challenged(self, job: int) -> None:
         log.info("challenged", extra={"job_id": job})
@@ -196,8 +193,7 @@ class Verifier(NodeDaemon):
             for batch_id in ready:
                 self.store.set_batch_status(batch_id, "drawn")
 
-        self._task = ""
-        self._send("draw", self.client.market.functions.drawAudits(ready), drawn)
+        self._send("", "draw", self.client.market.functions.drawAudits(ready), drawn)
         self._flush()
         return True
 
@@ -260,15 +256,17 @@ class Verifier(NodeDaemon):
             return None
         return base64.b64decode(response.json()["output"])
 
-    def _send(self, action: str, fn: Any, on_success: Callable[[], None] | None = None, gas_headroom: int = 0) -> None:
+    def _send(
+        self, task: str, action: str, fn: Any, on_success: Callable[[], None] | None = None, gas_headroom: int = 0
+    ) -> None:
         """Simulates and sends a transaction without waiting; `_flush` waits for the pipeline.
         A revert that means someone else already did the work is logged at info."""
         try:
             tx_hash = self.sender.send_nowait(fn, gas_headroom)
         except ContractRevertError as exc:
-            self._expected_race(self._task, action, exc)
+            self._expected_race(task, action, exc)
             return
-        self._pending.append((self._task, action, tx_hash, on_success))
+        self._pending.append((task, action, tx_hash, on_success))
 
     def _flush(self) -> None:
         """Waits for every pipelined transaction; runs each one's success callback."""
@@ -285,7 +283,7 @@ class Verifier(NodeDaemon):
 
     def _expected_race(self, task: str, action: str, exc: ContractRevertError | TransactionFailedError) -> None:
         revert = revert_of(exc)
-        if revert is not None and revert.name in NOT_DUE:
+        if revert is not None and revert.name in NOT_DUE_ERRORS:
             log.info("not due yet; trying again later", extra={"action": action, "error": str(revert)})
             if task:
                 self._not_due.append(task)

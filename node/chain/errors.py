@@ -14,6 +14,10 @@ _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
 
 
+# Reverts that mean "too early": the chain's clock (or head) lags the node's. Nodes try again later.
+NOT_DUE_ERRORS = frozenset({"JobMarketDeadlineNotReached", "JobMarketSeedPending"})
+
+
 class ChainError(NightshiftError):
     """Something went wrong talking to the chain."""
 
