@@ -6,13 +6,15 @@ It starts a fresh anvil, deploys the protocol with the real contracts, and drive
 with real signed transactions:
 
 - unaudited: create, take on, commit, finalize (the audit draw happens inside finalize)
-- audited:   create, take on, commit, draw, one accept verdict per job
-- disputed:  create, take on, commit, draw, reject, two panel rejects per job (the cheater is
-             slashed)
+- audited:   create, take on, commit, draw, accept verdicts (each verifier's in one transaction)
+- disputed:  create, take on, commit, draw, reject verdicts (likewise), two panel rejects per job
+             (the cheater is slashed)
 - expired:   create, take on, expire after the deadline
 
 A batch of N jobs is one `createBatches`, `takeBatches`, `commitResults`, `drawAudits` and
-`finalizeBatches` transaction; verdicts are one transaction per job. The worker's `withdraw` is
+`finalizeBatches` transaction. The audits are spread over the verifiers at random; each sends
+its verdicts in one `submitVerdicts`, as the verifier node does; a dispute panel's votes are one
+transaction each. The worker's `withdraw` is
 reported on its own: it is one transaction for any number of jobs.
 
 Figures are for a market in steady state: one job has run before, so the market's token balance
@@ -236,24 +238,33 @@ class GasBench:
     def audited(self, n: int) -> PathGas:
         gas = PathGas("audited", n)
         ids, assigned = self._audited_batch(gas, n)
-        out = keccak(b"verifier output")
-        gas.add(
-            "verdict",
-            [self._by_address[assigned[j]].transact(self.market.functions.submitVerdict(j, True, out)) for j in ids],
-            self,
-        )
+        gas.add("verdict", self._verdicts(ids, assigned, True), self)
         return gas
+
+    def _verdicts(self, ids: list[int], assigned: dict[int, str], accept: bool) -> list[Any]:
+        """Each assigned verifier's verdicts on its jobs, in one transaction per verifier."""
+        out = keccak(b"verifier output")
+        by_verifier: dict[str, list[int]] = {}
+        for j in ids:
+            by_verifier.setdefault(assigned[j], []).append(j)
+        return [
+            self._by_address[v].transact(
+                self.market.functions.submitVerdicts(jobs, [accept] * len(jobs), [out] * len(jobs))
+            )
+            for v, jobs in by_verifier.items()
+        ]
 
     def disputed(self, n: int) -> PathGas:
         gas = PathGas("disputed", n)
         ids, assigned = self._audited_batch(gas, n)
         out = keccak(b"verifier output")
-        rejects, votes = [], []
-        for j in ids:
-            receipt = self._by_address[assigned[j]].transact(self.market.functions.submitVerdict(j, False, out))
-            rejects.append(receipt)
-            panel = self.market.events.DisputeOpened().process_receipt(receipt, errors=DISCARD)[0]["args"]["panel"]
-            votes += [self._by_address[p].transact(self.market.functions.submitVerdict(j, False, out)) for p in panel]
+        rejects, votes = self._verdicts(ids, assigned, False), []
+        for receipt in rejects:
+            for opened in self.market.events.DisputeOpened().process_receipt(receipt, errors=DISCARD):
+                j, panel = opened["args"]["jobId"], opened["args"]["panel"]
+                votes += [
+                    self._by_address[p].transact(self.market.functions.submitVerdict(j, False, out)) for p in panel
+                ]
         gas.add("reject", rejects, self)
         gas.add("panel votes", votes, self)
         return gas

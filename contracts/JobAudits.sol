@@ -54,6 +54,28 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuard {
     /// @param accept Whether the worker's output is within the model's verification policy.
     /// @param outputHash The hash of the verifier's own output, for the record.
     function submitVerdict(uint256 jobId, bool accept, bytes32 outputHash) external nonReentrant {
+        _submitVerdict(jobId, accept, outputHash);
+    }
+
+    /// @notice Votes on several jobs in one transaction, in order, each as `submitVerdict` does.
+    ///         A vote that `submitVerdict` would refuse reverts them all.
+    /// @param jobIds The jobs.
+    /// @param accepts For each job, whether the worker's output is within the policy.
+    /// @param outputHashes For each job, the hash of the verifier's own output.
+    function submitVerdicts(uint256[] calldata jobIds, bool[] calldata accepts, bytes32[] calldata outputHashes)
+        external
+        nonReentrant
+    {
+        uint256 count = jobIds.length;
+        if (count == 0) revert JobMarketInvalidBatchSize(0, 0);
+        if (accepts.length != count) revert JobMarketLengthMismatch(0, count, accepts.length);
+        if (outputHashes.length != count) revert JobMarketLengthMismatch(0, count, outputHashes.length);
+        for (uint256 i; i < count; ++i) {
+            _submitVerdict(jobIds[i], accepts[i], outputHashes[i]);
+        }
+    }
+
+    function _submitVerdict(uint256 jobId, bool accept, bytes32 outputHash) private {
         Audit storage audit = _audits[jobId];
         AuditStatus status = audit.status;
         if (status != AuditStatus.Assigned && status != AuditStatus.Disputed) {

@@ -24,6 +24,7 @@ class PollingDaemon(ABC):
 
     def __init__(self) -> None:
         self._stop = threading.Event()
+        self._wake = threading.Event()  # Set to end the current sleep early (work became ready).
 
     @abstractmethod
     def setup(self) -> None: ...
@@ -35,10 +36,16 @@ class PollingDaemon(ABC):
     def run(self) -> None:
         while not self._stop.is_set():
             if not self.step():
-                self._stop.wait(self.poll_interval)
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    def wake(self) -> None:
+        """Ends the current sleep: the next step runs now."""
+        self._wake.set()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
 
 
 class NodeDaemon(PollingDaemon):

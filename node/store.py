@@ -105,14 +105,17 @@ class Store:
         return [(int(r[0]), r[1], json.loads(r[2]), int(r[3])) for r in rows]
 
     # -- outputs, content-addressed on disk
-    def save_output(self, job_id: int, output_hash: bytes, data: bytes) -> None:
-        path = self.outputs_dir / output_hash.hex()
-        if not path.exists():
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?)", (job_id, output_hash.hex()))
+    def save_outputs(self, items: list[tuple[int, bytes, bytes]]) -> None:
+        """Stores (job id, output hash, output bytes) triples: each output in a file named by its
+        hash, and every job's row in one transaction."""
+        for _, output_hash, data in items:
+            path = self.outputs_dir / output_hash.hex()
+            if not path.exists():
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?)", [(job, h.hex()) for job, h, _ in items])
 
     def output(self, job_id: int) -> tuple[bytes, bytes] | None:
         """(output bytes, output hash) for a job, if this node computed it."""

@@ -2,15 +2,18 @@
 
 Its state machine lives in the store (`open` -> `taken` -> `committed` -> `finalized`, or
 `lost`, `expired`, `cancelled`), so a restart resumes from the listener's cursor and a
-reconciliation with the contract. Every transaction is simulated first: one the contract would
-refuse (another worker was faster, a batch already committed) is never sent, and is logged at
-info as the expected race it is.
+reconciliation with the contract. Forward passes run in a background thread, so that the chain
+work of one round (events, take, commit, finalize) overlaps the inference of the next.
+
+Every transaction is simulated first: one the contract would refuse (another worker was faster,
+a batch already committed) is never sent, and is logged at info as the expected race it is.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -49,6 +52,9 @@ class Worker(NodeDaemon):
         super().__init__(settings, metrics)
         self.faults = FaultInjector(settings.faults)
         self._last_withdraw = time.monotonic()
+        self._compute_pool = ThreadPoolExecutor(1, thread_name_prefix="compute")
+        self._computing: tuple[Future[dict[int, list[bytes]]], set[int]] | None = None
+        self._computed: dict[int, list[bytes]] = {}  # Taken batches with stored outputs: their hashes.
 
     # ------------------------------------------------------------ lifecycle
 
@@ -66,16 +72,26 @@ class Worker(NodeDaemon):
         log.info("worker ready", extra={"address": self.address, "url": s.url, "models": ",".join(s.models)})
 
     def step(self) -> bool:
-        """One pass: new events, then take, compute and commit, finalize, withdraw."""
+        """One pass: new events; collect finished outputs and keep the engine busy; commit; take
+        more; finalize; withdraw."""
         handled = self.listener.poll(self._on_event)
         cursor = self.store.cursor()
         if cursor is not None:
             self.metrics.cursor.set(cursor)
-        worked = self._take_open()
-        worked |= self._compute_and_commit()
+        worked = self._collect()
+        worked |= self._start_compute()
+        worked |= self._commit_computed()
+        worked |= self._take_open()
+        worked |= self._start_compute()
         worked |= self._finalize_due()
         self._maybe_withdraw()
         return bool(handled or worked)
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:  # Let a forward pass in flight finish; its outputs are stored for a restart.
+            self._compute_pool.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------ events
 
@@ -126,7 +142,10 @@ class Worker(NodeDaemon):
     # ------------------------------------------------------------ work
 
     def _take_open(self) -> bool:
-        if self.store.batches_with_status("taken"):  # Compute and commit what we hold first.
+        # Hold one round of work besides the one computing: enough to keep the engine busy,
+        # little enough to leave work to other workers.
+        computing = self._computing[1] if self._computing else set()
+        if any(b not in computing for b, *_ in self.store.batches_with_status("taken")):
             return False
         ids: list[int] = []
         jobs = 0
@@ -146,13 +165,34 @@ class Worker(NodeDaemon):
         log.info("batches taken", extra={"batches": ids})
         return True
 
-    def _compute_and_commit(self) -> bool:
-        taken = self.store.batches_with_status("taken")
-        if not taken or self.settings.faults.silent_after_take:
+    def _start_compute(self) -> bool:
+        """Hands the taken batches not yet computed to the background thread, if it is free."""
+        if self._computing is not None or self.settings.faults.silent_after_take:
             return False
-        self._compute([(b, m, d) for b, m, d, _ in taken if not self._stored(b, d["size"])])
-        ids = [b for b, *_ in taken]
-        hashes = [[found[1] for found in self._stored(b, d["size"])] for b, _, d, _ in taken]
+        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status("taken") if b not in self._computed]
+        if not pending:
+            return False
+        future = self._compute_pool.submit(self._compute, pending)
+        future.add_done_callback(lambda _: self.wake())
+        self._computing = (future, {b for b, _, _ in pending})
+        return True
+
+    def _collect(self) -> bool:
+        """Takes the hashes of a finished background computation; re-raises its failure."""
+        if self._computing is None or not self._computing[0].done():
+            return False
+        future, _ = self._computing
+        self._computing = None
+        self._computed |= future.result()
+        return True
+
+    def _commit_computed(self) -> bool:
+        taken = {b for b, *_ in self.store.batches_with_status("taken")}
+        self._computed = {b: h for b, h in self._computed.items() if b in taken}  # Drop lost ones.
+        if not self._computed:
+            return False
+        ids = sorted(self._computed)
+        hashes = [self._computed[b] for b in ids]
         receipt = self._send("commit", self.client.market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
             for event in self.client.market.events.ResultsCommitted().process_receipt(receipt, errors=_DISCARD):
@@ -161,31 +201,28 @@ class Worker(NodeDaemon):
             log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
         return True
 
-    def _stored(self, batch_id: int, size: int) -> list[tuple[bytes, bytes]]:
-        """A batch's stored (output, hash) pairs, or [] if any is missing (not yet computed)."""
-        found = [self.store.output(job_id(batch_id, i)) for i in range(size)]
-        return [f for f in found if f] if all(found) else []
-
-    def _compute(self, batches: list[tuple[int, str, dict[str, Any]]]) -> None:
-        """Runs pending batches, pooling the jobs of each model into shared forward passes, and
-        stores the outputs content-addressed."""
+    def _compute(self, batches: list[tuple[int, str, dict[str, Any]]]) -> dict[int, list[bytes]]:
+        """Runs pending batches, pooling the jobs of each model into shared forward passes;
+        stores the outputs content-addressed and returns each batch's output hashes."""
         by_model: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for batch_id, model_hex, data in batches:
             by_model.setdefault(model_hex, []).append((batch_id, data))
+        hashes: dict[int, list[bytes]] = {}
         for model_hex, group in by_model.items():
             model_id = bytes.fromhex(model_hex[2:])
             name = self.engine.plugin(model_id).name
             inputs = [bytes.fromhex(x) for _, data in group for x in data["inputs"]]
             started = time.perf_counter()
-            outputs = self.faults.tamper(self.engine.run(model_id, inputs))
+            outputs = iter(self.faults.tamper(self.engine.run(model_id, inputs)))
             self.metrics.inference_seconds.labels(name).observe(time.perf_counter() - started)
-            self.metrics.jobs.labels(name).inc(len(outputs))
-            position = 0
+            self.metrics.jobs.labels(name).inc(len(inputs))
+            stored = []
             for batch_id, data in group:
-                for i in range(data["size"]):
-                    out = outputs[position + i]
-                    self.store.save_output(job_id(batch_id, i), output_hash(out), out)
-                position += data["size"]
+                batch_outputs = [next(outputs) for _ in range(data["size"])]
+                hashes[batch_id] = [output_hash(out) for out in batch_outputs]
+                stored += [(job_id(batch_id, i), hashes[batch_id][i], out) for i, out in enumerate(batch_outputs)]
+            self.store.save_outputs(stored)
+        return hashes
 
     def _finalize_due(self) -> bool:
         now = time.time()
@@ -252,7 +289,12 @@ class Worker(NodeDaemon):
             log.info("registered URL updated", extra={"url": self.settings.url})
 
     def _reconcile(self) -> None:
-        """After a restart: re-read every unfinished batch from the contract."""
+        """After a restart: re-read every unfinished batch from the contract, and pick up the
+        outputs already computed for the batches still taken."""
         for status in ("open", "taken", "committed"):
             for batch_id, *_ in self.store.batches_with_status(status):
                 self._refresh(batch_id)
+        for batch_id, _, data, _ in self.store.batches_with_status("taken"):
+            found = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]
+            if all(found):
+                self._computed[batch_id] = [f[1] for f in found if f]

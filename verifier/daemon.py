@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -45,8 +46,9 @@ EXPECTED_RACES = {
 AUDIT_ASSIGNED, AUDIT_DISPUTED = 1, 2
 # Bounds one pass, so that new events are read between large backlogs of work.
 MAX_TASKS_PER_STEP = 256
-# Votes and challenges on distinct jobs are independent: their transactions are sent back to back.
-PIPELINED = ("vote", "check")
+# Verdicts, votes and challenges on distinct jobs are independent: their transactions are sent
+# back to back. An auditor's verdicts of one pass go in one `submitVerdicts` transaction.
+PIPELINED = ("audit", "vote", "check")
 # A vote may become the one that settles its dispute (slashing, payouts) if another panelist's
 # vote is mined first; its gas limit covers that path. Unused gas is not charged.
 VOTE_GAS_HEADROOM = 300_000
@@ -62,7 +64,8 @@ class Verifier(NodeDaemon):
         super().__init__(settings, metrics)
         self._rng = random.Random()
         self._urls: dict[str, str] = {}
-        self._pending: list[tuple[str, str, HexBytes, Callable[[], None] | None]] = []
+        self._pending: list[tuple[list[str], str, HexBytes, Callable[[], None] | None]] = []
+        self._verdicts: list[tuple[str, int, bool, bytes]] = []  # This pass's audit verdicts.
         self._not_due: list[str] = []
 
     # ------------------------------------------------------------ lifecycle
@@ -88,6 +91,7 @@ class Verifier(NodeDaemon):
             self._run_task(kind, job, verdicts)
             if kind not in PIPELINED:  # Keeper duties wait, so that later tasks see their effect.
                 self._flush()
+        self._send_verdicts()
         self._flush()
         for kind, job in due:
             self.store.finish_task(f"{kind}:{job}")
@@ -120,7 +124,7 @@ class Verifier(NodeDaemon):
             self._sample_for_challenges(a["batchId"])
         elif event.name == "DisputeOpened":
             if self.address in a["panel"]:
-                self.store.add_task(f"vote:{a['jobId']}")
+                self.store.add_task(f"vote:{a['jobId']}")  # A panel vote: one transaction each.
             if self.address in (*a["panel"], a["accuser"]):
                 self.store.add_task(f"settle:{a['jobId']}", a["deadline"] + 1)
 
@@ -130,7 +134,7 @@ class Verifier(NodeDaemon):
             audited = set(batch[2].get("audited", []))
             self.store.update_batch_data(job >> 16, audited=sorted(audited | {job}))
         if verifier == self.address:
-            self.store.add_task(f"vote:{job}")
+            self.store.add_task(f"audit:{job}")
         else:  # Keep the protocol live: replace the verifier if it misses its deadline.
             self.store.add_task(f"replace:{job}", deadline + 1)
 
@@ -153,7 +157,9 @@ class Verifier(NodeDaemon):
     def _run_task(self, kind: str, job: int, verdicts: dict[int, tuple[bool, bytes]]) -> None:
         market = self.client.market.functions
         task = f"{kind}:{job}"
-        if kind == "vote":
+        if kind == "audit":
+            self._verdicts.append((task, job, *verdicts[job]))
+        elif kind == "vote":
             accepted, my_hash = verdicts[job]
             label = "accept" if accepted else "reject"
             fn = market.submitVerdict(job, accepted, my_hash)
@@ -174,6 +180,32 @@ class Verifier(NodeDaemon):
             status, _ = market.getAudit(job).call()
             if status == AUDIT_DISPUTED:
                 self._send(task, "settle", market.settleDispute(job))
+
+    def _send_verdicts(self) -> None:
+        """Sends this pass's audit verdicts in one transaction. If that would revert (an audit
+        moved on meanwhile: replaced, or past its deadline), each verdict goes on its own, and
+        the expected races among them are logged as usual."""
+        batch, self._verdicts = self._verdicts, []
+        if not batch:
+            return
+        market = self.client.market.functions
+        tasks = [task for task, *_ in batch]
+        fn = market.submitVerdicts([job for _, job, _, _ in batch], [a for _, _, a, _ in batch], [h for *_, h in batch])
+
+        def voted() -> None:
+            for _, job, accepted, _ in batch:
+                self._voted(job, "accept" if accepted else "reject")
+
+        try:
+            tx_hash = self.sender.send_nowait(fn, VOTE_GAS_HEADROOM)
+        except ContractRevertError as exc:
+            log.info("a verdict in the batch would revert; sending each alone", extra={"error": str(exc)})
+            for task, job, accepted, my_hash in batch:
+                label = "accept" if accepted else "reject"
+                fn = market.submitVerdict(job, accepted, my_hash)
+                self._send(task, "vote", fn, partial(self._voted, job, label))
+            return
+        self._pending.append((tasks, "verdicts", tx_hash, voted))
 
     def _challenged(self, job: int) -> None:
         log.info("challenged", extra={"job_id": job})
@@ -266,16 +298,20 @@ class Verifier(NodeDaemon):
         except ContractRevertError as exc:
             self._expected_race(task, action, exc)
             return
-        self._pending.append((task, action, tx_hash, on_success))
+        self._pending.append(([task] if task else [], action, tx_hash, on_success))
 
     def _flush(self) -> None:
         """Waits for every pipelined transaction; runs each one's success callback."""
         pending, self._pending = self._pending, []
-        for task, action, tx_hash, on_success in pending:
+        for tasks, action, tx_hash, on_success in pending:
             try:
                 self.sender.wait(tx_hash)
             except TransactionFailedError as exc:
-                self._expected_race(task, action, exc)
+                if action == "verdicts":  # One audit moved on after the simulation: retry each alone.
+                    log.info("verdict batch reverted; retrying", extra={"jobs": len(tasks), "error": str(exc)})
+                    self._not_due += tasks
+                else:
+                    self._expected_race(tasks[0] if tasks else "", action, exc)
                 continue
             self.metrics.transactions.labels(action).inc()
             if on_success is not None:

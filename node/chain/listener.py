@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic
 from web3.contract import Contract
 
 from node.chain.client import ChainClient
+from node.chain.events import EventDecoder
 from node.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,24 +44,20 @@ class EventListener:
         self._store = store
         self._confirmations = confirmations
         self._addresses = [c.address for c in contracts]
-        self._events: dict[bytes, tuple[Contract, str]] = {}
-        for contract in contracts:
-            for item in contract.abi:
-                if item.get("type") == "event":
-                    event_abi: Any = item
-                    self._events[event_abi_to_log_topic(event_abi)] = (contract, event_abi["name"])
+        self._decoders = {c.address.lower(): EventDecoder(c.abi) for c in contracts}
 
     def poll(self, handler: Callable[[ChainEvent], None]) -> int:
         """Delivers new confirmed events; returns how many were delivered."""
-        w3 = self._client.w3
-        head = w3.eth.block_number - self._confirmations
+        head = int(self._client.rpc("eth_blockNumber", []), 16) - self._confirmations
         cursor = self._store.cursor()
         start = self._client.deployment.block_number if cursor is None else cursor + 1
         delivered = 0
         while start <= head:
             end = min(head, start + MAX_RANGE - 1)
-            logs = w3.eth.get_logs({"address": self._addresses, "fromBlock": start, "toBlock": end})
-            for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
+            logs = self._client.rpc(
+                "eth_getLogs", [{"address": self._addresses, "fromBlock": hex(start), "toBlock": hex(end)}]
+            )
+            for entry in sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16))):
                 event = self._decode(entry)
                 if event is None or self._seen(event):
                     continue
@@ -80,16 +76,17 @@ class EventListener:
             return True
         return False
 
-    def _decode(self, entry: Any) -> ChainEvent | None:
-        topics = entry["topics"]
-        if not topics or bytes(topics[0]) not in self._events:
+    def _decode(self, entry: dict[str, Any]) -> ChainEvent | None:
+        """A raw JSON-RPC log as an event, or None for a log of an unknown event."""
+        decoder = self._decoders.get(entry["address"].lower())
+        topics = [bytes.fromhex(t[2:]) for t in entry["topics"]]
+        if decoder is None or not topics or not decoder.knows(topics[0]):
             return None
-        contract, name = self._events[bytes(topics[0])]
-        decoded = contract.events[name]().process_log(entry)
+        name, args = decoder.decode(topics, bytes.fromhex(entry["data"][2:]))
         return ChainEvent(
             name=name,
-            args=dict(decoded["args"]),
-            block=int(entry["blockNumber"]),
-            tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
-            log_index=int(entry["logIndex"]),
+            args=args,
+            block=int(entry["blockNumber"], 16),
+            tx_hash=entry["transactionHash"],
+            log_index=int(entry["logIndex"], 16),
         )

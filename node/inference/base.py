@@ -41,6 +41,8 @@ class ModelPlugin(ABC):
     name: ClassVar[str]
     policy: ClassVar[VerificationPolicy]
     min_price: ClassVar[int]
+    # The most inputs in one forward pass: the size that runs fastest on a CPU, where a batch
+    # whose activations stay in cache beats a bigger one. The engine splits larger runs.
     max_batch: ClassVar[int] = 64
 
     def __init__(self) -> None:
@@ -60,7 +62,8 @@ class ModelPlugin(ABC):
 
     @abstractmethod
     def forward(self, inputs: Sequence[Any]) -> list[np.ndarray]:
-        """One output array per input, computed as one batch under `torch.inference_mode()`."""
+        """One output array per input, computed as one batch under `torch.inference_mode()`.
+        The engine may call it from several threads at once, on different inputs."""
 
     def input_length(self, item: Any) -> int:
         """A decoded input's size, for grouping inputs of similar size into the same forward

@@ -1,4 +1,4 @@
-"""submitVerdict, challenge, replaceVerifier and settleDispute: per-job verification."""
+"""submitVerdict(s), challenge, replaceVerifier and settleDispute: per-job verification."""
 
 import ape
 from eth_utils import keccak
@@ -134,6 +134,52 @@ def test_submit_verdict_reverts_if_not_under_audit(proto, market, requester, wor
     batch_id = proto.committed_batch(requester, worker, audit_bps=10_000)
     with ape.reverts(market.JobMarketInvalidJobStatus, jobId=job_id(batch_id), status=JobStatus.COMMITTED):
         market.submitVerdict(job_id(batch_id), True, OUT, sender=verifiers[0])
+
+
+# -------------------------------------------------------------- submitVerdicts
+
+
+def _many_audited(proto, market, requester, worker, verifiers):
+    """Six jobs, all audited by five verifiers: returns one verifier with two jobs or more, and them."""
+    batch_id = proto.committed_batch(requester, worker, *[b"job %d" % i for i in range(6)], audit_bps=10_000)
+    assigned = market.drawAudits([batch_id], sender=worker).decode_logs(market.AuditAssigned)
+    auditor = max({a.verifier for a in assigned}, key=lambda v: sum(a.verifier == v for a in assigned))
+    return by_address(verifiers, auditor), [a.jobId for a in assigned if a.verifier == auditor]
+
+
+def test_submit_verdicts_votes_on_each_job_in_order(proto, market, requester, worker, verifiers):
+    auditor, jobs = _many_audited(proto, market, requester, worker, verifiers)
+    accepts = [True] * (len(jobs) - 1) + [False]
+    tx = market.submitVerdicts(jobs, accepts, [OUT] * len(jobs), sender=auditor)
+    assert tx.events.filter(market.VerdictSubmitted) == [
+        market.VerdictSubmitted(jobId=j, verifier=auditor, accepted=a, outputHash=OUT)
+        for j, a in zip(jobs, accepts, strict=True)
+    ]
+    assert [e.jobId for e in tx.events.filter(market.JobFinalized)] == jobs[:-1]
+    assert [e.jobId for e in tx.events.filter(market.DisputeOpened)] == jobs[-1:]
+    assert [market.getAudit(j).status for j in jobs] == [AuditStatus.ACCEPTED] * (len(jobs) - 1) + [
+        AuditStatus.DISPUTED
+    ]
+
+
+def test_submit_verdicts_reverts_all_if_one_vote_is_refused(proto, market, requester, worker, verifiers):
+    auditor, jobs = _many_audited(proto, market, requester, worker, verifiers)
+    stranger = proto.committed_batch(requester, worker, audit_bps=10_000)
+    with ape.reverts(market.JobMarketInvalidJobStatus, jobId=job_id(stranger), status=JobStatus.COMMITTED):
+        market.submitVerdicts(
+            [*jobs, job_id(stranger)], [True] * (len(jobs) + 1), [OUT] * (len(jobs) + 1), sender=auditor
+        )
+    assert [market.getAudit(j).status for j in jobs] == [AuditStatus.ASSIGNED] * len(jobs)
+
+
+def test_submit_verdicts_reverts_if_lengths_differ_or_empty(proto, market, requester, worker, verifiers):
+    auditor, jobs = _many_audited(proto, market, requester, worker, verifiers)
+    with ape.reverts(market.JobMarketLengthMismatch, batchId=0, expected=len(jobs), actual=1):
+        market.submitVerdicts(jobs, [True], [OUT] * len(jobs), sender=auditor)
+    with ape.reverts(market.JobMarketLengthMismatch, batchId=0, expected=len(jobs), actual=0):
+        market.submitVerdicts(jobs, [True] * len(jobs), [], sender=auditor)
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+        market.submitVerdicts([], [], [], sender=auditor)
 
 
 # -------------------------------------------------------------- settleDispute

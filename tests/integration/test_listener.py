@@ -68,3 +68,37 @@ def test_listener_waits_for_confirmations(anvil, deployed, tmp_path):
     anvil.web3().provider.make_request("anvil_mine", [3])
     listener.poll(seen.append)
     assert payloads().count(b"unconfirmed") == 1
+
+
+def test_fast_decoder_gives_web3s_values_for_every_logged_event(anvil, deployed, tmp_path):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    credit, market, staking = (deployment.contract(w3, n) for n in ("Credit", "JobMarket", "Staking"))
+    _create_batch(deployed, anvil, b"decoded")
+    worker = senders[3]
+    senders[0].transact(credit.functions.mint(worker.address, 10**12))
+    worker.transact(credit.functions.approve(staking.address, 2**256 - 1))
+    worker.transact(staking.functions.stake(0, 10**12, "http://worker.test"))
+    batch_id = market.functions.nextBatchId().call() - 1
+    worker.transact(market.functions.takeBatches([batch_id]))
+    worker.transact(market.functions.commitResults([batch_id], [[keccak(b"output")]]))
+
+    client = ChainClient(anvil.url, _saved(deployment, tmp_path))
+    compared = set()
+    for contract in (market, staking, credit):
+        listener = EventListener(client, Store(tmp_path / contract.address), [contract])
+        raw_logs = client.rpc("eth_getLogs", [{"address": contract.address, "fromBlock": "0x0", "toBlock": "latest"}])
+        for raw, parsed in zip(raw_logs, w3.eth.get_logs({"address": contract.address, "fromBlock": 0}), strict=True):
+            event = listener._decode(raw)
+            assert event is not None
+            expected = contract.events[event.name]().process_log(parsed)
+            assert event.args == dict(expected["args"]), event.name
+            assert (event.block, event.log_index) == (expected["blockNumber"], expected["logIndex"])
+            compared.add(event.name)
+    assert {"BatchCreated", "BatchTaken", "ResultsCommitted", "Staked", "Transfer"} <= compared
+
+
+def _saved(deployment, tmp_path):
+    path = tmp_path / "deployments.json"
+    deployment.save(path)
+    return path

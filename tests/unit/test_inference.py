@@ -74,6 +74,18 @@ def test_engine_grouping_by_length_keeps_input_order_within_tolerance(engine, mi
     assert all(MiniLM.policy.compare(a, b).accepted for a, b in zip(outputs, again, strict=True))
 
 
+def test_engine_parallel_passes_keep_input_order_within_tolerance(reference):
+    """Two forward passes side by side (the worker's engine) give each input its own output."""
+    parallel = InferenceEngine(ExecutionSettings(threads=2))
+    parallel.load(["all-MiniLM-L6-v2"])
+    model_id = parallel.plugin_by_name("all-MiniLM-L6-v2").model_id
+    mixed = [s.encode() for s in SENTENCES] * 3  # 72 inputs: several passes on each thread.
+    outputs = parallel.run(model_id, mixed)
+    expected = [encode_output(r) for r in reference] * 3
+    assert all(MiniLM.policy.compare(e, o).accepted for e, o in zip(expected, outputs, strict=True))
+    torch.set_num_threads(1)
+
+
 def test_honest_runs_pass_tolerant_policy_across_threads_and_batch_mates(minilm, reference):
     long_mates = [s for s in corpus(96) if len(s) >= 80]
     assert all(_accepts(reference, embed(minilm, SENTENCES, threads=2)))

@@ -9,6 +9,7 @@ bits of the result; see docs/verification.md for the calibration.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -34,7 +35,9 @@ class MiniLM(ModelPlugin):
     name = "all-MiniLM-L6-v2"
     policy = TolerantPolicy(max_abs=1e-5, min_cosine=0.999999)
     min_price = 10_000  # 0.01 credit
-    max_batch = 128
+    # Sentences per forward pass. On 2 EPYC cores, runs of 256 sentences went through at 168/s in
+    # passes of 16, 140/s in passes of 64 and 100/s in passes of 128.
+    max_batch = 16
 
     def load(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,6 +48,10 @@ class MiniLM(ModelPlugin):
         if not (path / "model.safetensors").exists():
             raise InferenceError(f"all-MiniLM-L6-v2 weights not found in {path}")
         self._tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        # The fast tokenizer sets its padding and truncation state on each call, and refuses to
+        # be entered by two threads at once ("Already borrowed"); the engine's parallel forward
+        # passes take turns here (tokenizing is about 1% of a pass).
+        self._tokenizer_lock = threading.Lock()
         self._model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32).eval()
 
     def weights(self) -> Mapping[str, torch.Tensor]:
@@ -57,9 +64,10 @@ class MiniLM(ModelPlugin):
         return len(item)  # Characters: a cheap stand-in for the token count.
 
     def forward(self, inputs: Sequence[str]) -> list[np.ndarray]:
-        encoded = self._tokenizer(
-            list(inputs), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
-        )
+        with self._tokenizer_lock:
+            encoded = self._tokenizer(
+                list(inputs), padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+            )
         hidden = self._model(**encoded).last_hidden_state
         mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
