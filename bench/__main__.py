@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, written to bench/results/latest.{json,md,png}.
 
-    python -m bench [--out bench/results] [--jobs 2048]
+    python -m bench [--out bench/results] [--jobs 4096]
 
 1. gas per job for each lifecycle path at batch sizes 1, 16, 64, 256, with its floors;
 2. end-to-end embedding throughput with 1 and 2 workers at p = 0.1, against raw PyTorch;
@@ -31,6 +31,7 @@ from bench.report import markdown, plot
 log = logging.getLogger("bench")
 BATCHES = [1, 16, 64, 256]
 AUDIT_RATES = [0.05, 0.1, 0.25]
+DETECTION_JOBS = 2048
 
 
 def run(out: Path, jobs: int) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def run(out: Path, jobs: int) -> dict[str, Any]:
             ("gas", lambda: gas.measure(tuple(BATCHES))),
             ("txrate", lambda: txrate.measure(300)),
             ("throughput", lambda: throughput.measure(jobs, BATCHES, [1, 2], cores, root / "tp", AUDIT_RATES)),
-            ("detection", lambda: detection.measure(root / "det", jobs, 0.25, 0.1)),
+            ("detection", lambda: detection.measure(root / "det", DETECTION_JOBS, 0.25, 0.1)),
             ("latency", lambda: [latency.measure(15, "all-MiniLM-L6-v2", root / "lat")]),
         ]
         for name, step in steps:
@@ -62,7 +63,7 @@ def run(out: Path, jobs: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Every Nightshift benchmark in one run.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    parser.add_argument("--jobs", type=int, default=2048, help="jobs per throughput and detection workload")
+    parser.add_argument("--jobs", type=int, default=throughput.JOBS, help="jobs per throughput workload")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     result = run(args.out, args.jobs)

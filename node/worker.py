@@ -145,11 +145,11 @@ class Worker(NodeDaemon):
         # Hold one round of work besides the one computing: enough to keep the engine busy,
         # little enough to leave work to other workers.
         computing = self._computing[1] if self._computing else set()
-        if any(b not in computing for b, *_ in self.store.batches_with_status("taken")):
+        if any(b not in computing for b in self.store.batch_deadlines("taken")):
             return False
         ids: list[int] = []
         jobs = 0
-        for batch_id, _, data, _ in self.store.batches_with_status("open")[: self.settings.take_max_batches]:
+        for batch_id, _, data, _ in self.store.batches_with_status("open", self.settings.take_max_batches):
             if ids and jobs + data["size"] > self.settings.take_max_jobs:
                 break
             ids.append(batch_id)
@@ -187,7 +187,7 @@ class Worker(NodeDaemon):
         return True
 
     def _commit_computed(self) -> bool:
-        taken = {b for b, *_ in self.store.batches_with_status("taken")}
+        taken = self.store.batch_deadlines("taken")
         self._computed = {b: h for b, h in self._computed.items() if b in taken}  # Drop lost ones.
         if not self._computed:
             return False
@@ -228,7 +228,7 @@ class Worker(NodeDaemon):
         now = time.time()
         due = [
             b
-            for b, _, _, deadline in self.store.batches_with_status("committed")
+            for b, deadline in self.store.batch_deadlines("committed").items()
             if now > deadline + self.settings.finalize_margin
         ]
         if not due:
@@ -261,8 +261,10 @@ class Worker(NodeDaemon):
             if revert.name in EXPECTED_RACES and batch_id in batch_ids:
                 log.info("expected race", extra={"action": action, "error": str(revert)})
                 self.metrics.races.labels(revert.name).inc()
-                for other in batch_ids:  # Another worker was faster: see which batches it took.
-                    self._refresh(other)
+                # Another worker was faster. Its transaction is mined, so the listener learns which
+                # batches it took from the events; the one the revert names is read directly.
+                self._refresh(batch_id)
+                self.listener.poll(self._on_event)
             elif revert.name in NOT_DUE_ERRORS:
                 log.info("not due yet", extra={"action": action, "error": str(revert)})
             else:
@@ -292,7 +294,7 @@ class Worker(NodeDaemon):
         """After a restart: re-read every unfinished batch from the contract, and pick up the
         outputs already computed for the batches still taken."""
         for status in ("open", "taken", "committed"):
-            for batch_id, *_ in self.store.batches_with_status(status):
+            for batch_id in self.store.batch_deadlines(status):
                 self._refresh(batch_id)
         for batch_id, _, data, _ in self.store.batches_with_status("taken"):
             found = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]

@@ -196,7 +196,8 @@ class Verifier(NodeDaemon):
             for _, job, accepted, _ in batch:
                 self._voted(job, "accept" if accepted else "reject")
 
-        try:
+        try:  # A reject opens a dispute whose panel is drawn from the mined block's seed, so the
+            # gas can differ from the simulation's: the same headroom as a panel vote covers it.
             tx_hash = self.sender.send_nowait(fn, VOTE_GAS_HEADROOM)
         except ContractRevertError as exc:
             log.info("a verdict in the batch would revert; sending each alone", extra={"error": str(exc)})
@@ -215,8 +216,9 @@ class Verifier(NodeDaemon):
         log.info("verdict posted", extra={"job_id": job, "accepted": label == "accept"})
 
     def _draw_ready(self) -> bool:
-        """Draws audits for committed batches whose seed block has been mined."""
-        head = self.client.w3.eth.block_number
+        """Draws audits for committed batches whose seed block has been mined (by the head the
+        listener read this step)."""
+        head = self.listener.latest_block
         ready = [b for b, _, d, _ in self.store.batches_with_status("committed") if head > d.get("seed_block", head)]
         if not ready:
             return False

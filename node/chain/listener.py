@@ -45,10 +45,12 @@ class EventListener:
         self._confirmations = confirmations
         self._addresses = [c.address for c in contracts]
         self._decoders = {c.address.lower(): EventDecoder(c.abi) for c in contracts}
+        self.latest_block = -1  # The chain's head at the last poll, confirmed or not.
 
     def poll(self, handler: Callable[[ChainEvent], None]) -> int:
         """Delivers new confirmed events; returns how many were delivered."""
-        head = int(self._client.rpc("eth_blockNumber", []), 16) - self._confirmations
+        self.latest_block = int(self._client.rpc("eth_blockNumber", []), 16)
+        head = self.latest_block - self._confirmations
         cursor = self._store.cursor()
         start = self._client.deployment.block_number if cursor is None else cursor + 1
         delivered = 0

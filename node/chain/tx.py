@@ -20,6 +20,7 @@ from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
+from node.chain.calls import encode_call
 from node.chain.errors import (
     ChainError,
     ContractRevertError,
@@ -109,7 +110,7 @@ class TxSender:
             self._nonce = None
 
     def _call_of(self, fn: ContractFunction) -> dict[str, Any]:
-        return {"to": fn.address, "data": fn._encode_transaction_data()}
+        return {"to": fn.address, "data": encode_call(fn)}
 
     def _submit(self, call: dict[str, Any], gas_headroom: int = 0) -> tuple[HexBytes, dict[str, Any]]:
         """Simulates and broadcasts; returns the hash and the call (for replaying a revert).

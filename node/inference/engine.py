@@ -97,13 +97,15 @@ class InferenceEngine:
         model's `max_batch`, spread over the engine's threads. Inputs are grouped by length
         first, so that a batch pads its sequences to a similar length: 40-50% faster for
         sentences of mixed lengths, and the outputs move only within the padding noise the
-        tolerant policy was calibrated for."""
+        tolerant policy was calibrated for. The longest batches run first."""
         plugin = self.plugin(model_id)
         decoded = [plugin.decode_input(data) for data in inputs]
         order = sorted(range(len(decoded)), key=lambda i: plugin.input_length(decoded[i]))
         streams = self.settings.threads
         size = max(1, min(plugin.max_batch, -(-len(order) // streams)))
-        chunks = [order[start : start + size] for start in range(0, len(order), size)]
+        # Longest first: the short passes then fill in at the end, so no thread is left with one
+        # long pass while the others idle (longest-processing-time-first scheduling).
+        chunks = [order[start : start + size] for start in range(0, len(order), size)][::-1]
 
         def forward(chunk: list[int]) -> list[bytes]:
             with torch.inference_mode():  # Thread-local: entered in the thread that runs it.

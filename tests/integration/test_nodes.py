@@ -318,3 +318,23 @@ def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, en
         assert client.status(first + 1) == "open"
     finally:
         server.shutdown()
+
+
+def test_two_workers_racing_for_small_batches_share_them_and_finalize_every_one(devnet, nodes):
+    for name, index in (("racer-a", 14), ("racer-b", 15)):  # Each takes at most 2 batches a pass.
+        nodes.worker(name, index, models="digits-mlp", take_max_batches=2, take_max_jobs=2)
+    sender, market = devnet.senders[2], devnet.market_contract
+    model = bytes.fromhex(next(s.model_id for s in devnet.specs if s.name == DigitsMLP.name)[2:])
+    sender.transact(devnet.credit.functions.approve(market.address, 2**256 - 1))
+    requests = [(model, DIGIT_PRICE, 600, 0, False, [(keccak(x), x, "")]) for x in digit_inputs(24, offset=400)]
+    receipt = sender.transact(market.functions.createBatches(requests))
+    batch_ids = [e["args"]["batchId"] for e in market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)]
+    wait_until(all_final(devnet, [b << 16 for b in batch_ids]), 90, "all 24 batches to finalize")
+
+    taken = [e for e in events(devnet, "BatchTaken") if e["batchId"] in batch_ids]
+    committed = [e for e in events(devnet, "ResultsCommitted") if e["batchId"] in batch_ids]
+    assert sorted(e["batchId"] for e in taken) == batch_ids  # Each batch taken once, and committed
+    assert {e["batchId"]: e["worker"] for e in committed} == {e["batchId"]: e["worker"] for e in taken}  # by its taker.
+    racers = {devnet.accounts[14].address, devnet.accounts[15].address}
+    assert {e["worker"] for e in taken} == racers  # Both workers got work,
+    assert all(node.alive() for node, _ in nodes.started)  # and lost races crashed neither.

@@ -6,6 +6,7 @@ import pytest
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+from node.chain.calls import encode_call
 from node.chain.errors import ContractRevertError
 from node.chain.tx import TransactionFailedError, TxSender, revert_of
 
@@ -104,3 +105,24 @@ def test_transaction_reverted_after_simulation_raises_with_decoded_cause(anvil, 
     revert = revert_of(info.value)
     assert revert is not None and revert.name == "JobMarketDeadlinePassed"
     assert revert.args_by_name == {"id": batch_id, "deadline": deadline}
+
+
+def test_fast_call_encoding_gives_web3s_bytes_for_every_argument_shape(anvil, deployed):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    market = deployment.contract(w3, "JobMarket")
+    staking = deployment.contract(w3, "Staking")
+    model = bytes.fromhex(MODEL.model_id[2:])
+    job_input = (keccak(b"x"), b"x", "")
+    calls = [
+        market.functions.createBatches([(model, 10**6, 600, 0, True, [job_input, (keccak(b""), b"", "ipfs://a")])]),
+        market.functions.commitResults([1, 2], [[keccak(b"a")], [keccak(b"b"), keccak(b"c")]]),
+        market.functions.submitVerdicts([1 << 16], [False], [keccak(b"d")]),
+        market.functions.withdraw(),
+        market.functions.balanceOf(senders[1].address),
+        staking.functions.stake(0, 5, "http://127.0.0.1:9001"),
+        # A hex string for bytes32: eth-abi refuses it, so it goes through web3's normalizers.
+        market.functions.createBatches([(MODEL.model_id, 10**6, 600, 0, False, [job_input])]),
+    ]
+    for fn in calls:
+        assert encode_call(fn) == fn._encode_transaction_data()

@@ -1,4 +1,7 @@
-"""The node's durable task table: due tasks, finishing, and rescheduling a task that came too early."""
+"""The node's durable state: the task table (due tasks, finishing, rescheduling a task that came
+too early) and the content-addressed outputs."""
+
+from eth_utils import keccak
 
 from node.store import Store
 
@@ -20,3 +23,24 @@ def test_rescheduled_task_is_due_again_only_after_its_new_time(tmp_path):
 def test_store_survives_reopening_with_its_tasks(tmp_path):
     Store(tmp_path).add_task("expire:3", 5)
     assert Store(tmp_path).due_tasks(5) == ["expire:3"]
+
+
+def test_saved_outputs_are_served_after_reopening_and_shared_by_hash(tmp_path):
+    store = Store(tmp_path)
+    same, other = b"output-a", b"output-b"
+    store.save_outputs([(1, keccak(same), same), (2, keccak(same), same), (3, keccak(other), other)])
+    reopened = Store(tmp_path)
+    assert reopened.output(1) == (same, keccak(same))
+    assert reopened.output(2) == (same, keccak(same))
+    assert reopened.output(3) == (other, keccak(other))
+    assert reopened.output(4) is None
+
+
+def test_output_stored_as_a_file_by_an_earlier_build_is_still_served(tmp_path):
+    legacy = b"computed before outputs moved into the database"
+    store = Store(tmp_path)
+    with store.transaction() as db:  # What an earlier build left: the row, and a file named by the hash.
+        db.execute("INSERT INTO outputs VALUES (?, ?)", (9, keccak(legacy).hex()))
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / keccak(legacy).hex()).write_bytes(legacy)
+    assert store.output(9) == (legacy, keccak(legacy))
