@@ -150,7 +150,7 @@ class Worker(NodeDaemon):
         ids: list[int] = []
         jobs = 0
         for batch_id, _, data, _ in self.store.batches_with_status("open", self.settings.take_max_batches):
-            if ids and jobs + data["size"] > self.settings.take_max_jobs:
+            if ids and jobs + data["size"] > self.settings.round_jobs:
                 break
             ids.append(batch_id)
             jobs += data["size"]
