@@ -116,9 +116,7 @@ class Progress:
             return
         span = {"address": self.market.address, "fromBlock": hex(self.next_block), "toBlock": hex(head)}
         logs = w3.provider.make_request("eth_getLogs", [span | {"topics": [self._topics]}])["result"]  # type: ignore[arg-type]
-        for entry in logs:
-            topics = [bytes.fromhex(t[2:]) for t in entry["topics"]]
-            name, args = self._decoder.decode(topics, bytes.fromhex(entry["data"][2:]))
+        for name, args in filter(None, map(self._decoder.decode_raw, logs)):
             if name == "ResultsCommitted":
                 self.committed += len(args["outputHashes"])
             elif name == "BatchFinalized":

@@ -46,6 +46,14 @@ class EventDecoder:
     def knows(self, topic: bytes) -> bool:
         return topic in self._events
 
+    def decode_raw(self, entry: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+        """A log as JSON-RPC returns it (hex topics and data): the event's name and arguments,
+        or None for an event this contract does not declare."""
+        topics = [bytes.fromhex(t[2:]) for t in entry["topics"]]
+        if not topics or not self.knows(topics[0]):
+            return None
+        return self.decode(topics, bytes.fromhex(entry["data"][2:]))
+
     def decode(self, topics: Sequence[bytes], data: bytes) -> tuple[str, dict[str, Any]]:
         """The event's name and arguments. Indexed arguments are value types here (ids,
         addresses, hashes): the contracts index no strings, bytes or arrays."""

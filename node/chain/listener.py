@@ -81,10 +81,10 @@ class EventListener:
     def _decode(self, entry: dict[str, Any]) -> ChainEvent | None:
         """A raw JSON-RPC log as an event, or None for a log of an unknown event."""
         decoder = self._decoders.get(entry["address"].lower())
-        topics = [bytes.fromhex(t[2:]) for t in entry["topics"]]
-        if decoder is None or not topics or not decoder.knows(topics[0]):
+        decoded = None if decoder is None else decoder.decode_raw(entry)
+        if decoded is None:
             return None
-        name, args = decoder.decode(topics, bytes.fromhex(entry["data"][2:]))
+        name, args = decoded
         return ChainEvent(
             name=name,
             args=args,
