@@ -51,6 +51,8 @@ class PollingDaemon(ABC):
 class NodeDaemon(PollingDaemon):
     """A polling daemon connected to the chain with a key, a store, models and a listener."""
 
+    events: tuple[str, ...]  # The market events its listener delivers; the rest are not fetched.
+
     def __init__(self, settings: NodeSettings, metrics: Metrics | None = None):
         super().__init__()
         self.settings = settings
@@ -67,7 +69,7 @@ class NodeDaemon(PollingDaemon):
         self.sender = self.client.require_sender()
         self.address = self.client.address
         self.store = Store(s.data_dir)
-        self.listener = EventListener(self.client, self.store, [self.client.market], s.confirmations)
+        self.listener = EventListener(self.client, self.store, [self.client.market], s.confirmations, self.events)
         return self.client.registered_models()
 
     def load_models(self, names: list[str], registered: dict[str, dict[str, Any]]) -> None:

@@ -18,11 +18,10 @@ from typing import Any
 
 import httpx
 from eth_utils import keccak
-from web3.logs import DISCARD as _DISCARD
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
-from node.chain.tx import TransactionFailedError, revert_of
+from node.chain.tx import RawReceipt, TransactionFailedError, revert_of
 from node.config import WorkerSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
@@ -46,6 +45,7 @@ class Worker(NodeDaemon):
     """A long-running component: `setup`, then `run` until `stop`."""
 
     name = "worker"
+    events = ("BatchCreated", "BatchTaken", "ResultsCommitted", "BatchFinalized", "BatchTimedOut", "BatchCancelled")
     settings: WorkerSettings
 
     def __init__(self, settings: WorkerSettings, metrics: Metrics | None = None):
@@ -73,8 +73,10 @@ class Worker(NodeDaemon):
 
     def step(self) -> bool:
         """One pass: new events; collect finished outputs and keep the engine busy; commit; take
-        more; finalize; withdraw."""
-        handled = self.listener.poll(self._on_event)
+        more; finalize; withdraw. True if it sent a transaction or started a computation: new
+        events alone are acted on in this same pass, so they need no immediate second one (on a
+        busy chain, every pass finds some, and the loop would never rest)."""
+        self.listener.poll(self._on_event)
         cursor = self.store.cursor()
         if cursor is not None:
             self.metrics.cursor.set(cursor)
@@ -85,7 +87,7 @@ class Worker(NodeDaemon):
         worked |= self._start_compute()
         worked |= self._finalize_due()
         self._maybe_withdraw()
-        return bool(handled or worked)
+        return worked
 
     def run(self) -> None:
         try:
@@ -159,8 +161,7 @@ class Worker(NodeDaemon):
         receipt = self._send("take", self.client.market.functions.takeBatches(ids), ids)
         if receipt is None:
             return True
-        for event in self.client.market.events.BatchTaken().process_receipt(receipt, errors=_DISCARD):
-            self.store.set_batch_status(event["args"]["batchId"], "taken", event["args"]["deadline"])
+        self._mark_from_receipt(receipt, "BatchTaken", "taken", "deadline")
         self.metrics.batches.labels("taken").inc(len(ids))
         log.info("batches taken", extra={"batches": ids})
         return True
@@ -195,8 +196,7 @@ class Worker(NodeDaemon):
         hashes = [self._computed[b] for b in ids]
         receipt = self._send("commit", self.client.market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
-            for event in self.client.market.events.ResultsCommitted().process_receipt(receipt, errors=_DISCARD):
-                self.store.set_batch_status(event["args"]["batchId"], "committed", event["args"]["challengeDeadline"])
+            self._mark_from_receipt(receipt, "ResultsCommitted", "committed", "challengeDeadline")
             self.metrics.batches.labels("committed").inc(len(ids))
             log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
         return True
@@ -235,8 +235,7 @@ class Worker(NodeDaemon):
             return False
         receipt = self._send("finalize", self.client.market.functions.finalizeBatches(due), due)
         if receipt is not None:
-            for event in self.client.market.events.BatchFinalized().process_receipt(receipt, errors=_DISCARD):
-                self.store.set_batch_status(event["args"]["batchId"], "finalized")
+            self._mark_from_receipt(receipt, "BatchFinalized", "finalized")
             self.metrics.batches.labels("finalized").inc(len(due))
         return receipt is not None
 
@@ -248,11 +247,21 @@ class Worker(NodeDaemon):
         if self.client.market.functions.balanceOf(self.address).call() > 0:
             self._send("withdraw", self.client.market.functions.withdraw(), [])
 
-    def _send(self, action: str, fn: Any, batch_ids: list[int]) -> Any:
+    def _mark_from_receipt(
+        self, receipt: RawReceipt, event_name: str, status: str, deadline_arg: str | None = None
+    ) -> None:
+        """Sets the status of the batches the receipt's `event_name` events name, at once: the
+        listener delivers the same events later, and handles them the same way."""
+        for event in self.listener.decode_logs(receipt["logs"]):
+            if event.name == event_name:
+                a = event.args
+                self.store.set_batch_status(a["batchId"], status, a[deadline_arg] if deadline_arg else None)
+
+    def _send(self, action: str, fn: Any, batch_ids: list[int]) -> RawReceipt | None:
         """Sends one transaction; on an expected race marks the batch named by the error and
         returns None so the rest is retried on the next pass."""
         try:
-            receipt = self.sender.transact(fn)
+            receipt = self.sender.transact_raw(fn)
         except (ContractRevertError, TransactionFailedError) as exc:
             revert = revert_of(exc)
             if revert is None:

@@ -58,6 +58,7 @@ BATCH_TAKEN = 2
 
 class Verifier(NodeDaemon):
     name = "verifier"
+    events = ("BatchCreated", "ResultsCommitted", "BatchTaken", "AuditAssigned", "AuditsDrawn", "DisputeOpened")
     settings: VerifierSettings
 
     def __init__(self, settings: VerifierSettings, metrics: Metrics | None = None):
@@ -307,7 +308,7 @@ class Verifier(NodeDaemon):
         pending, self._pending = self._pending, []
         for tasks, action, tx_hash, on_success in pending:
             try:
-                self.sender.wait(tx_hash)
+                self.sender.wait_raw(tx_hash)
             except TransactionFailedError as exc:
                 if action == "verdicts":  # One audit moved on after the simulation: retry each alone.
                     log.info("verdict batch reverted; retrying", extra={"jobs": len(tasks), "error": str(exc)})

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,12 +39,30 @@ class ChainEvent:
 class EventListener:
     """Polls logs of the given contracts and hands each new event to `handler`."""
 
-    def __init__(self, client: ChainClient, store: Store, contracts: list[Contract], confirmations: int = 0):
+    def __init__(
+        self,
+        client: ChainClient,
+        store: Store,
+        contracts: list[Contract],
+        confirmations: int = 0,
+        events: Collection[str] | None = None,
+    ):
+        """`events`: the names of the events to deliver (None: all). The node asks for those only,
+        so it neither transfers nor decodes the rest (half of a market's logs are `Credited`)."""
         self._client = client
         self._store = store
         self._confirmations = confirmations
         self._addresses = [c.address for c in contracts]
         self._decoders = {c.address.lower(): EventDecoder(c.abi) for c in contracts}
+        self._filter: dict[str, Any] = {"address": self._addresses}
+        self._topics: set[str] | None = None
+        if events is not None:
+            found = {name: topic for d in self._decoders.values() for name, topic in d.topics(events).items()}
+            unknown = set(events) - set(found)
+            if unknown:
+                raise ValueError(f"events not declared by the contracts: {', '.join(sorted(unknown))}")
+            self._topics = set(found.values())
+            self._filter["topics"] = [sorted(self._topics)]
         self.latest_block = -1  # The chain's head at the last poll, confirmed or not.
 
     def poll(self, handler: Callable[[ChainEvent], None]) -> int:
@@ -56,9 +74,7 @@ class EventListener:
         delivered = 0
         while start <= head:
             end = min(head, start + MAX_RANGE - 1)
-            logs = self._client.rpc(
-                "eth_getLogs", [{"address": self._addresses, "fromBlock": hex(start), "toBlock": hex(end)}]
-            )
+            logs = self._client.rpc("eth_getLogs", [self._filter | {"fromBlock": hex(start), "toBlock": hex(end)}])
             for entry in sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16))):
                 event = self._decode(entry)
                 if event is None or self._seen(event):
@@ -71,6 +87,13 @@ class EventListener:
                 self._store.set_cursor(end, db)
             start = end + 1
         return delivered
+
+    def decode_logs(self, entries: list[dict[str, Any]]) -> list[ChainEvent]:
+        """Raw JSON-RPC logs (a raw receipt's, say) as events, in order. Logs of other contracts
+        or of events this listener does not deliver are left out, undecoded."""
+        if self._topics is not None:
+            entries = [e for e in entries if e["topics"] and e["topics"][0] in self._topics]
+        return [event for event in map(self._decode, entries) if event is not None]
 
     def _seen(self, event: ChainEvent) -> bool:
         if self._store.seen(event.tx_hash, event.log_index):

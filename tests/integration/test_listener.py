@@ -1,5 +1,6 @@
 """The chain listener: cursor, dedupe by (tx hash, log index), confirmations."""
 
+import pytest
 from eth_utils import keccak
 
 from node.chain.client import ChainClient
@@ -20,13 +21,20 @@ def _create_batch(deployed, anvil, payload: bytes) -> None:
     requester.transact(market.functions.createBatches([request]))
 
 
-def _listener(anvil, deployed, tmp_path, confirmations=0):
+def _listener(anvil, deployed, tmp_path, confirmations=0, events=None):
     deployment, _ = deployed
     path = tmp_path / "deployments.json"
     deployment.save(path)
     client = ChainClient(anvil.url, path)
     store = Store(tmp_path / "node")
-    return EventListener(client, store, [client.market], confirmations), store
+    return EventListener(client, store, [client.market], confirmations, events), store
+
+
+def _cancel_latest_batch(deployed, anvil):
+    """Cancels the newest batch: a receipt with a `BatchCancelled` and a `Credited` event."""
+    deployment, senders = deployed
+    market = deployment.contract(anvil.web3(), "JobMarket")
+    return senders[2].transact_raw(market.functions.cancelBatches([market.functions.nextBatchId().call() - 1]))
 
 
 def test_listener_delivers_each_event_once_and_resumes_from_cursor(anvil, deployed, tmp_path):
@@ -52,6 +60,37 @@ def test_listener_delivers_each_event_once_and_resumes_from_cursor(anvil, deploy
     _create_batch(deployed, anvil, b"second")
     listener.poll(again.append)
     assert [e.args["inputs"][0]["data"] for e in again if e.name == "BatchCreated"] == [b"second"]
+
+
+def test_listener_with_event_names_delivers_only_those_events(anvil, deployed, tmp_path):
+    _create_batch(deployed, anvil, b"filtered")
+    _cancel_latest_batch(deployed, anvil)
+    everything, _ = _listener(anvil, deployed, tmp_path / "all")
+    names: list[str] = []
+    everything.poll(lambda e: names.append(e.name))
+    assert {"BatchCreated", "BatchCancelled", "Credited"} <= set(names)
+
+    wanted = ("BatchCreated", "BatchCancelled")
+    listener, _ = _listener(anvil, deployed, tmp_path / "some", events=wanted)
+    delivered: list[str] = []
+    listener.poll(lambda e: delivered.append(e.name))
+    assert delivered == [n for n in names if n in wanted]
+
+
+def test_listener_refuses_an_event_name_the_contracts_do_not_declare(anvil, deployed, tmp_path):
+    with pytest.raises(ValueError, match="BatchExploded"):
+        _listener(anvil, deployed, tmp_path, events=("BatchCreated", "BatchExploded"))
+
+
+def test_decode_logs_of_a_receipt_leaves_out_events_the_listener_does_not_deliver(anvil, deployed, tmp_path):
+    _create_batch(deployed, anvil, b"cancelled")
+    receipt = _cancel_latest_batch(deployed, anvil)
+    assert len(receipt["logs"]) == 2  # BatchCancelled, then the refund's Credited.
+    listener, _ = _listener(anvil, deployed, tmp_path, events=("BatchCancelled",))
+    (event,) = listener.decode_logs(receipt["logs"])
+    assert event.name == "BatchCancelled" and event.args["requester"] == deployed[1][2].address
+    everything, _ = _listener(anvil, deployed, tmp_path / "all")
+    assert [e.name for e in everything.decode_logs(receipt["logs"])] == ["BatchCancelled", "Credited"]
 
 
 def test_listener_waits_for_confirmations(anvil, deployed, tmp_path):

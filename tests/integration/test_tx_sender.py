@@ -8,6 +8,7 @@ from web3.logs import DISCARD
 
 from node.chain.calls import encode_call
 from node.chain.errors import ContractRevertError
+from node.chain.events import EventDecoder
 from node.chain.tx import TransactionFailedError, TxSender, revert_of
 
 from .conftest import MODEL
@@ -77,7 +78,8 @@ def test_sender_recovers_when_another_process_used_its_nonce(anvil, deployed):
     assert receipt["status"] == 1
 
 
-def test_transaction_reverted_after_simulation_raises_with_decoded_cause(anvil, deployed):
+@pytest.mark.parametrize("raw", [False, True], ids=["formatted", "raw"])
+def test_transaction_reverted_after_simulation_raises_with_decoded_cause(anvil, deployed, raw):
     """Valid when simulated, reverted when mined: the block lands after the commit deadline."""
     deployment, senders = deployed
     w3 = anvil.web3()
@@ -101,7 +103,7 @@ def test_transaction_reverted_after_simulation_raises_with_decoded_cause(anvil, 
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
     with pytest.raises(TransactionFailedError) as info:
-        worker.wait(sent)
+        (worker.wait_raw if raw else worker.wait)(sent)
     revert = revert_of(info.value)
     assert revert is not None and revert.name == "JobMarketDeadlinePassed"
     assert revert.args_by_name == {"id": batch_id, "deadline": deadline}
@@ -126,3 +128,16 @@ def test_fast_call_encoding_gives_web3s_bytes_for_every_argument_shape(anvil, de
     ]
     for fn in calls:
         assert encode_call(fn) == fn._encode_transaction_data()
+
+
+def test_transact_raw_returns_the_nodes_receipt_whose_logs_decode_as_web3s(anvil, deployed):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    credit = deployment.contract(w3, "Credit")
+    receipt = senders[0].transact_raw(credit.functions.mint(senders[5].address, 7))
+    assert receipt["status"] == "0x1" and isinstance(receipt["blockNumber"], str)
+    formatted = w3.eth.get_transaction_receipt(receipt["transactionHash"])
+    (expected,) = credit.events.Transfer().process_receipt(formatted, errors=DISCARD)
+    (log,) = receipt["logs"]
+    decoded = EventDecoder(credit.abi).decode_raw(log)
+    assert decoded == ("Transfer", dict(expected["args"]))
