@@ -18,10 +18,10 @@ from pathlib import Path
 from eth_account import Account
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from web3 import HTTPProvider, Web3
 
 from node.chain.artifacts import load_artifacts
 from node.chain.deploy import DeployConfig, ModelSpec, decoder_for, deploy_protocol
+from node.chain.transport import connect
 from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.logs import configure_logging
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         account = Account.from_key(secret)
         config = DeployConfig.model_validate_json(args.config.read_text()) if args.config else DeployConfig()
         models = [ModelSpec.model_validate(m) for m in json.loads(args.models.read_text())] if args.models else []
-        w3 = Web3(HTTPProvider(args.rpc_url, request_kwargs={"timeout": 30}))
+        w3 = connect(args.rpc_url)
         if not w3.is_connected():
             raise NightshiftError(f"cannot reach the RPC at {args.rpc_url}")
         artifacts = load_artifacts()

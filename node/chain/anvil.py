@@ -10,10 +10,11 @@ from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 
 from node.chain.artifacts import REPO_ROOT
 from node.chain.errors import ChainError
+from node.chain.transport import connect
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 _BUNDLED = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
@@ -83,7 +84,7 @@ class Anvil:
 
     def web3(self) -> Web3:
         """A web3 client for this chain."""
-        return Web3(HTTPProvider(self.url, request_kwargs={"timeout": 30}))
+        return connect(self.url)
 
     def start(self, timeout_s: float = 20.0) -> Anvil:
         """Launches anvil and waits until it answers RPC."""

@@ -8,11 +8,11 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from pydantic import SecretStr
-from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
 from node.chain.deployments import Deployment
 from node.chain.errors import ChainError, RevertDecoder, RpcUnavailableError
+from node.chain.transport import connect
 from node.chain.tx import TxSender
 
 
@@ -20,7 +20,7 @@ class ChainClient:
     """Contracts from a deployments file on an RPC endpoint, and a sender if a key is given."""
 
     def __init__(self, rpc_url: str, deployments: Path, private_key: SecretStr | None = None):
-        self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
+        self.w3 = connect(rpc_url)
         # Addresses here are never ENS names, and the chain id is checked once below and signed
         # into every transaction: these two middlewares only cost an RPC round trip per call.
         self.w3.middleware_onion.remove("ens_name_to_address")
