@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
@@ -15,7 +15,7 @@ import {IStaking} from "./interfaces/IStaking.sol";
 ///      when it is taken. `blockhash` reaches back 256 blocks; a seed out of reach is re-armed
 ///      to the next block rather than read as "not audited". Panels and replacements mix the
 ///      previous block hash with `prevrandao`.
-abstract contract JobAudits is IJobMarket, ReentrancyGuard {
+abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
     uint256 internal constant BPS = 10_000;
     /// @dev How many active verifiers a draw looks at before giving up.
     uint256 private constant MAX_PROBES = 8;

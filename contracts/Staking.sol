@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
 /// @title Staking
@@ -13,7 +13,7 @@ import {IStaking} from "./interfaces/IStaking.sol";
 ///         collateral from these stakes and slashes it when a party loses. Leaving takes two
 ///         steps, `requestExit` then `withdrawStake` after the unbonding period, and stake
 ///         that backs open work cannot leave.
-contract Staking is IStaking, Ownable, ReentrancyGuard {
+contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
