@@ -14,6 +14,7 @@ from web3.logs import DISCARD
 from node.chain.client import ChainClient
 from node.errors import NightshiftError
 from node.inference.engine import InferenceEngine
+from node.server import MAX_RESULTS
 
 BATCH_STATUS = ["none", "open", "taken", "committed", "drawn", "finalized", "expired", "cancelled"]
 JOB_STATUS = [
@@ -138,6 +139,31 @@ class RequesterClient:
                 f"job {job_id}: served output hashes to 0x{keccak(output).hex()}, chain has 0x{expected.hex()}"
             )
         return output
+
+    def fetch_batch(self, batch_id: int, timeout: float = 10.0) -> list[bytes]:
+        """Every output of a batch, in job order, from its worker in one request per 256 jobs,
+        each checked against the hash committed on chain."""
+        batch = self.market.functions.getBatch(batch_id).call()
+        url = self.chain.staking.functions.workerUrl(batch[5]).call()
+        expected = self.committed_hashes(batch_id)
+        ids = [(batch_id << 16) | index for index in range(batch[2])]
+        served: dict[int, bytes] = {}
+        for start in range(0, len(ids), MAX_RESULTS):
+            chunk = ids[start : start + MAX_RESULTS]
+            try:
+                response = self.http.get(f"{url}/v1/results", params={"ids": chunk}, timeout=timeout)
+            except httpx.HTTPError as exc:
+                raise ClientError(f"worker at {url} unreachable: {exc}") from None
+            if response.status_code != 200:
+                raise ClientError(f"worker at {url} refused the results of batch {batch_id} ({response.status_code})")
+            body = response.json()
+            if body["missing"]:
+                raise ClientError(f"worker at {url} has no result for jobs {body['missing']}")
+            served |= {r["job_id"]: base64.b64decode(r["output"]) for r in body["results"]}
+        for job_id, digest in zip(ids, expected, strict=True):
+            if keccak(served[job_id]) != digest:
+                raise ClientError(f"job {job_id}: served output does not hash to 0x{digest.hex()}, the hash on chain")
+        return [served[job_id] for job_id in ids]
 
     def batch_request(self, batch_id: int) -> dict[str, Any]:
         """The batch as created (model, price, inputs), from its `BatchCreated` event."""

@@ -144,6 +144,22 @@ class Store:
             data = legacy.read_bytes()
         return bytes(data), bytes.fromhex(row[0])
 
+    def outputs(self, job_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
+        """(output bytes, output hash) of those of the jobs this node computed, in one query."""
+        if not job_ids:
+            return {}
+        marks = ",".join("?" * len(job_ids))
+        rows = self._all(
+            "SELECT o.job_id, o.output_hash, b.data FROM outputs o LEFT JOIN blobs b ON b.hash = o.output_hash"
+            f" WHERE o.job_id IN ({marks})",  # Only placeholders are formatted in.
+            *job_ids,
+        )
+        found = {int(job): (bytes(data), bytes.fromhex(digest)) for job, digest, data in rows if data is not None}
+        for job, _, data in rows:  # Stored by an earlier version, as files.
+            if data is None and (legacy := self.output(int(job))) is not None:
+                found[int(job)] = legacy
+        return found
+
     # -- actions: at most one transaction per logical action
     def action_done(self, key: str) -> bool:
         row = self._one("SELECT done FROM actions WHERE key = ?", key)

@@ -31,6 +31,7 @@ from node.config import VerifierSettings
 from node.daemon import NodeDaemon
 from node.inference.policy import Comparison
 from node.metrics import Metrics
+from node.server import MAX_RESULTS
 from verifier.errors import PolicyMismatchError
 
 log = logging.getLogger(__name__)
@@ -255,12 +256,12 @@ class Verifier(NodeDaemon):
             outputs = self.engine.run(plugin.model_id, inputs)
             self.metrics.inference_seconds.labels(plugin.name).observe(time.perf_counter() - started)
             self.metrics.jobs.labels(plugin.name).inc(len(outputs))
+            claimed = self._fetch_outputs(group)
             for (job, data), mine in zip(group, outputs, strict=True):
-                verdicts[job] = (self._compare(job, data, plugin.policy, mine), keccak(mine))
+                verdicts[job] = (self._compare(job, data, plugin.policy, mine, claimed.get(job)), keccak(mine))
         return verdicts
 
-    def _compare(self, job: int, data: dict[str, Any], policy: Any, mine: bytes) -> bool:
-        claimed = self._fetch_output(data["worker"], job)
+    def _compare(self, job: int, data: dict[str, Any], policy: Any, mine: bytes, claimed: bytes | None) -> bool:
         if claimed is None:
             return self._log_verdict(job, Comparison(False, "output withheld or unreachable"))
         if keccak(claimed).hex() != data["hashes"][job & 0xFFFF]:
@@ -280,16 +281,40 @@ class Verifier(NodeDaemon):
         payload = self.http.get(entry["uri"], timeout=self.settings.fetch_timeout).raise_for_status().content
         return payload if keccak(payload).hex() == entry["hash"] else b""
 
-    def _fetch_output(self, worker: str, job: int) -> bytes | None:
+    def _fetch_outputs(self, group: list[tuple[int, dict[str, Any]]]) -> dict[int, bytes]:
+        """The outputs the workers serve for these jobs, one request per worker for up to
+        `MAX_RESULTS` jobs. A job left out was withheld, or its worker is unreachable."""
+        by_worker: dict[str, list[int]] = {}
+        for job, data in group:
+            by_worker.setdefault(data["worker"], []).append(job)
+        outputs: dict[int, bytes] = {}
+        for worker, jobs in by_worker.items():
+            for start in range(0, len(jobs), MAX_RESULTS):
+                outputs |= self._fetch_chunk(worker, jobs[start : start + MAX_RESULTS])
+        return outputs
+
+    def _fetch_chunk(self, worker: str, jobs: list[int]) -> dict[int, bytes]:
+        status, found = self._get_json(worker, "/v1/results", {"ids": jobs})
+        if status == 200:
+            asked = set(jobs)
+            return {r["job_id"]: base64.b64decode(r["output"]) for r in found["results"] if r["job_id"] in asked}
+        outputs: dict[int, bytes] = {}
+        if status in (404, 405):  # A worker without the many-results route (an older build): job by job.
+            for job in jobs:
+                status, one = self._get_json(worker, f"/v1/results/{job}")
+                if status == 200:
+                    outputs[job] = base64.b64decode(one["output"])
+        return outputs
+
+    def _get_json(self, worker: str, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """A worker API call's status and JSON body; status 0 if the worker is unreachable."""
         if worker not in self._urls:
             self._urls[worker] = self.client.staking.functions.workerUrl(worker).call()
         try:
-            response = self.http.get(f"{self._urls[worker]}/v1/results/{job}", timeout=self.settings.fetch_timeout)
-        except httpx.HTTPError:
-            return None
-        if response.status_code != 200:
-            return None
-        return base64.b64decode(response.json()["output"])
+            response = self.http.get(f"{self._urls[worker]}{path}", params=params, timeout=self.settings.fetch_timeout)
+            return response.status_code, response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):  # Unreachable, or not JSON.
+            return 0, None
 
     def _send(
         self, task: str, action: str, fn: Any, on_success: Callable[[], None] | None = None, gas_headroom: int = 0

@@ -2,6 +2,8 @@
 
 - `GET /v1/results/{job_id}`: the output bytes (base64) and their hash, which requesters and
   verifiers check against the hash committed on chain. `?format=raw` returns the bytes.
+- `GET /v1/results?ids=1&ids=2`: up to 256 results in one response, and the ids this worker has
+  no result for: what a verifier auditing many jobs, or a requester reading a batch, asks for.
 - `GET /health`: liveness, the node's address, models and cursor.
 - `GET /metrics`: Prometheus text format.
 """
@@ -14,8 +16,10 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 
 from node.metrics import Metrics
+from node.server import MAX_RESULTS
 from node.store import Store
 
 
@@ -51,7 +55,32 @@ InfoDep = Annotated[NodeInfo, Depends(_info)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
 
+def _result(job_id: int, data: bytes, digest: bytes) -> dict[str, object]:
+    return {
+        "job_id": job_id,
+        "batch_id": job_id >> 16,
+        "index": job_id & 0xFFFF,
+        "output_hash": "0x" + digest.hex(),
+        "output": base64.b64encode(data).decode(),
+    }
+
+
 def _routes(app: FastAPI) -> FastAPI:
+    @app.get("/v1/results")
+    def get_results(
+        ids: Annotated[
+            list[Annotated[int, Field(ge=0)]],
+            Query(min_length=1, max_length=MAX_RESULTS, description="job ids (batchId << 16 | index)"),
+        ],
+        store: StoreDep,
+        info: InfoDep,
+    ) -> dict[str, object]:
+        found = {} if info.withhold else store.outputs(ids)
+        return {
+            "results": [_result(job, *found[job]) for job in ids if job in found],
+            "missing": [job for job in ids if job not in found],
+        }
+
     @app.get("/v1/results/{job_id}", response_model=None)
     def get_result(
         job_id: Annotated[int, Path(ge=0, description="batchId << 16 | index")],
@@ -65,13 +94,7 @@ def _routes(app: FastAPI) -> FastAPI:
         data, digest = found
         if format == "raw":
             return Response(data, media_type="application/octet-stream", headers={"X-Output-Hash": "0x" + digest.hex()})
-        return {
-            "job_id": job_id,
-            "batch_id": job_id >> 16,
-            "index": job_id & 0xFFFF,
-            "output_hash": "0x" + digest.hex(),
-            "output": base64.b64encode(data).decode(),
-        }
+        return _result(job_id, data, digest)
 
     @app.get("/health")
     def health(store: StoreDep, info: InfoDep) -> dict[str, object]:

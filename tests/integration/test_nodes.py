@@ -139,6 +139,8 @@ def test_honest_worker_is_paid_and_requester_gets_results_matching_chain(devnet,
         assert MiniLM.policy.compare(mine, served).accepted
     labels = [int(decode_output(client.fetch(j))[0]) for j in digits.job_ids]
     assert labels == list(DIGITS.target[:4])
+    for sub in (embed, digits):  # The many-results route serves the same, checked against the chain.
+        assert client.fetch_batch(sub.batch_id) == [client.fetch(j) for j in sub.job_ids]
     fee = 0.05
     assert balance(devnet, 6) == 3 * int(EMBED_PRICE * (1 - fee)) + 4 * int(DIGIT_PRICE * (1 - fee))
 
@@ -275,6 +277,11 @@ def test_worker_serves_4xx_with_reason_for_unknown_job(devnet, nodes):
     assert missing.status_code == 404
     assert missing.json() == {"error": f"no result for job {(999 << 16) | 3} on this worker"}
     assert httpx.get(f"{worker.url}/v1/results/not-a-number").status_code == 422
+    unknown = [(999 << 16) | 3, (999 << 16) | 4]
+    many = httpx.get(f"{worker.url}/v1/results", params={"ids": unknown})
+    assert many.status_code == 200 and many.json() == {"results": [], "missing": unknown}
+    for bad in ([], [-1], list(range(257))):
+        assert httpx.get(f"{worker.url}/v1/results", params={"ids": bad}).status_code == 422
     metrics = httpx.get(f"{worker.url}/metrics").text
     assert "nightshift_cursor_block" in metrics
     assert httpx.get(f"{worker.url}/health").json()["address"] == worker.account.address

@@ -44,3 +44,19 @@ def test_output_stored_as_a_file_by_an_earlier_build_is_still_served(tmp_path):
     (tmp_path / "outputs").mkdir()
     (tmp_path / "outputs" / keccak(legacy).hex()).write_bytes(legacy)
     assert store.output(9) == (legacy, keccak(legacy))
+
+
+def test_many_outputs_are_read_in_one_query_including_legacy_files_and_leaving_out_unknown_jobs(tmp_path):
+    store = Store(tmp_path)
+    first, second, legacy = b"output-1", b"output-2", b"computed by an earlier build"
+    store.save_outputs([(1, keccak(first), first), (2, keccak(second), second)])
+    with store.transaction() as db:
+        db.execute("INSERT INTO outputs VALUES (?, ?)", (3, keccak(legacy).hex()))
+    (tmp_path / "outputs").mkdir()
+    (tmp_path / "outputs" / keccak(legacy).hex()).write_bytes(legacy)
+    assert store.outputs([3, 1, 99, 2]) == {
+        1: (first, keccak(first)),
+        2: (second, keccak(second)),
+        3: (legacy, keccak(legacy)),
+    }
+    assert store.outputs([]) == {}
