@@ -39,6 +39,8 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from bench.opcodes import gas_by_kind
+from bench.opcodes import render as render_kinds
 from node.chain.anvil import Anvil, dev_accounts
 from node.chain.artifacts import load_artifacts
 from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
@@ -277,8 +279,9 @@ class GasBench:
         gas.add("expire", [self.keeper.transact(self.market.functions.expireBatches([batch_id]))], self)
         return gas
 
-    def profile_unaudited(self) -> dict[str, list[dict[str, object]]]:
-        """One batch-1 unaudited job, each transaction's calls with their gas."""
+    def profile_unaudited(self) -> tuple[dict[str, list[dict[str, object]]], dict[str, dict[str, int]]]:
+        """One batch-1 unaudited job: each transaction's calls with their gas, and its gas by kind
+        of work (from the opcode trace)."""
         receipts: dict[str, TxReceipt] = {}
         batch_id, _ = self._create(PathGas("profile", 1), 1, 0, receipts)
         receipts["take"] = self.worker.transact(self.market.functions.takeBatches([batch_id]))
@@ -287,7 +290,12 @@ class GasBench:
         )
         self._mine(601)
         receipts["finalize"] = self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
-        return {step: self.profile(r) for step, r in receipts.items()}
+        calls = {step: self.profile(r) for step, r in receipts.items()}
+        kinds = {
+            step: gas_by_kind(self.w3, r["transactionHash"].to_0x_hex(), int(r["gasUsed"]))
+            for step, r in receipts.items()
+        }
+        return calls, kinds
 
     def paths(self) -> dict[str, Callable[[int], PathGas]]:
         return {
@@ -300,19 +308,21 @@ class GasBench:
 
 def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
     """Runs every path at every batch size on a fresh anvil: the first job ever (cold), then each
-    path in steady state, the worker's withdraw, and a per-call profile of one batch-1 job."""
-    with Anvil() as anvil:
+    path in steady state, the worker's withdraw, and a per-call and per-kind profile of one
+    batch-1 job."""
+    with Anvil(steps_tracing=True) as anvil:
         bench = GasBench(anvil)
         cold = bench.unaudited(1)
         cold.path = "unaudited, first job ever"
         rows = [run(n) for run in bench.paths().values() for n in batches]
-        profile = bench.profile_unaudited()
+        profile, by_kind = bench.profile_unaudited()
         withdraw = bench.worker.transact(bench.market.functions.withdraw())
         return {
             "rows": [r.as_dict() for r in rows],
             "cold": cold.as_dict(),
             "withdraw_gas": int(withdraw["gasUsed"]),
             "profile_batch1_unaudited": profile,
+            "gas_by_kind_batch1_unaudited": by_kind,
         }
 
 
@@ -350,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     print(render(result))
     print()
     print(render_profile(result))
+    print()
+    print(render_kinds(result["gas_by_kind_batch1_unaudited"]))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0

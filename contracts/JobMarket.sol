@@ -118,7 +118,7 @@ contract JobMarket is JobAudits {
             revert JobMarketLengthMismatch(0, batchIds.length, outputHashes.length);
         }
         uint32 seedBlock = uint32(block.number + 1);
-        uint32 challengeDeadline = uint32(block.timestamp) + _params.challengeWindow;
+        uint32 challengeDeadline = uint32(block.timestamp) + _challengeWindow;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             Batch storage batch = _requireBatch(batchId, BatchStatus.Taken);
@@ -248,22 +248,22 @@ contract JobMarket is JobAudits {
         batch.status = BatchStatus.Finalized;
         emit BatchFinalized(batchId, batch.worker, paidJobs, workerPayment);
         _creditBalance(batch.worker, batchId, workerPayment, CreditReason.WorkerPayment);
-        _creditBalance(_params.treasury, batchId, protocolFee, CreditReason.ProtocolFee);
+        _creditBalance(_treasury, batchId, protocolFee, CreditReason.ProtocolFee);
         _creditBalance(batch.requester, batchId, premium, CreditReason.Refund);
     }
 
     /// @dev Validates one batch request and returns its effective audit rate.
     function _checkRequest(uint256 index, BatchRequest calldata r) private view returns (uint16 auditBps) {
         uint256 size = r.inputs.length;
-        if (size == 0 || size > _params.maxBatchSize) revert JobMarketInvalidBatchSize(index, size);
+        if (size == 0 || size > _maxBatchSize) revert JobMarketInvalidBatchSize(index, size);
         uint64 minPrice = _registry.activeMinPrice(r.modelId);
         if (r.price < minPrice || r.price == 0) revert JobMarketPriceTooLow(index, r.modelId, r.price, minPrice);
         if (r.timeout == 0) revert JobMarketInvalidTimeout(index);
-        auditBps = r.auditBps == 0 ? _params.baseAuditBps : r.auditBps;
-        if (auditBps < _params.baseAuditBps || auditBps > BPS) {
-            revert JobMarketInvalidAuditRate(index, r.auditBps, _params.baseAuditBps);
+        auditBps = r.auditBps == 0 ? _baseAuditBps : r.auditBps;
+        if (auditBps < _baseAuditBps || auditBps > BPS) {
+            revert JobMarketInvalidAuditRate(index, r.auditBps, _baseAuditBps);
         }
-        uint256 maxInputBytes = _params.maxInputBytes;
+        uint256 maxInputBytes = _maxInputBytes;
         for (uint256 j; j < size; ++j) {
             JobInput calldata input = r.inputs[j];
             uint256 length = input.data.length;

@@ -69,12 +69,14 @@ class Anvil:
         block_time: float | None = None,
         log_path: Path | None = None,
         detach: bool = False,
+        steps_tracing: bool = False,
     ):
         self.port = port or free_port()
         self._detach = detach
         self._accounts = accounts
         self._block_time = block_time
         self._log_path = log_path
+        self._steps_tracing = steps_tracing  # Opcode-level debug_traceTransaction (benchmarks).
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -90,6 +92,8 @@ class Anvil:
         """Launches anvil and waits until it answers RPC."""
         cmd = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(self._accounts)]
         cmd += ["--mnemonic", DEV_MNEMONIC, "--gas-limit", "100000000"]
+        if self._steps_tracing:
+            cmd.append("--steps-tracing")
         if self._block_time:
             # Mixed mining: a block for every transaction, and one every `block_time` seconds when
             # idle, like a real chain, so seed blocks and deadlines arrive without traffic.

@@ -12,7 +12,7 @@ from web3.contract import Contract
 
 from node.chain.deployments import Deployment
 from node.chain.errors import ChainError, RevertDecoder, RpcUnavailableError
-from node.chain.transport import connect
+from node.chain.transport import connect, raw_rpc
 from node.chain.tx import TxSender
 
 
@@ -71,10 +71,7 @@ class ChainClient:
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """A raw JSON-RPC call that skips web3's result formatters, for hot paths (log polling)."""
-        response: Any = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        if response.get("error"):
-            raise ChainError(f"{method} failed: {response['error']}")
-        return response["result"]
+        return raw_rpc(self.w3, method, params)
 
     def chain_time(self) -> int:
         """The latest block's timestamp: deadlines are compared against chain time."""

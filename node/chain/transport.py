@@ -13,11 +13,14 @@ from __future__ import annotations
 import base64
 import http.client
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from web3 import HTTPProvider, Web3
 from web3.types import RPCEndpoint
+
+from node.chain.errors import ChainError
 
 # A kept-alive connection the server closed while idle fails on first use in one of these ways;
 # the request is then sent once more on a fresh connection. JSON-RPC reads are idempotent, and a
@@ -80,3 +83,12 @@ class KeepAliveHTTPProvider(HTTPProvider):
 def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
     """A Web3 instance on a kept-alive JSON-RPC connection per thread."""
     return Web3(KeepAliveHTTPProvider(rpc_url, timeout))
+
+
+def raw_rpc(w3: Web3, method: str, params: list[Any]) -> Any:
+    """A JSON-RPC call that skips web3's result formatters, for hot paths (log polling, receipts):
+    the `result` as the node sent it (None if it has none), or a ChainError for an error reply."""
+    response: Any = w3.provider.make_request(RPCEndpoint(method), params)
+    if response.get("error"):
+        raise ChainError(f"{method} failed: {response['error']}")
+    return response.get("result")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -29,6 +30,7 @@ from node.chain.errors import (
     UnknownRevertError,
     revert_data,
 )
+from node.chain.transport import raw_rpc
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ _TRANSIENT = (ConnectionError, TimeoutError, OSError)
 
 RawReceipt = dict[str, Any]
 """A receipt as the JSON-RPC node sent it: hex strings, and logs with hex topics and data."""
+R = TypeVar("R")  # What a receipt fetch returns: a formatted or a raw receipt.
 
 
 class TransactionFailedError(ChainError):
@@ -164,12 +167,10 @@ class TxSender:
         return receipt
 
     def _raw_receipt(self, tx_hash: HexBytes) -> RawReceipt:
-        response: Any = self._w3.provider.make_request("eth_getTransactionReceipt", ["0x" + tx_hash.hex()])  # type: ignore[arg-type]
-        if response.get("error"):
-            raise ChainError(f"eth_getTransactionReceipt failed: {response['error']}")
-        if response.get("result") is None:
+        receipt: RawReceipt | None = raw_rpc(self._w3, "eth_getTransactionReceipt", ["0x" + tx_hash.hex()])
+        if receipt is None:
             raise TransactionNotFound(f"transaction 0x{tx_hash.hex()} is not mined yet")
-        return response["result"]  # type: ignore[no-any-return]
+        return receipt
 
     def _estimate(self, call: dict[str, Any]) -> int:
         try:
@@ -198,14 +199,15 @@ class TxSender:
         except TransactionNotFound:
             return False
 
-    def _wait(self, tx_hash: HexBytes, fetch: Any) -> Any:
+    def _wait(self, tx_hash: HexBytes, fetch: Callable[[HexBytes], R]) -> R:
         """Polls for the receipt with `fetch`, first every few milliseconds (a local chain mines
         at once), then backing off to a quarter second (a public chain mines every few seconds)."""
         deadline = time.monotonic() + self._receipt_timeout_s
         delay = 0.002
         while True:
             try:
-                return self._retrying(fetch, tx_hash)
+                result: R = self._retrying(fetch, tx_hash)
+                return result
             except TransactionNotFound:
                 pass
             if time.monotonic() > deadline:

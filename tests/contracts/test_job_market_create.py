@@ -17,6 +17,7 @@ from .helpers import (
     batch,
     job_id,
     job_input,
+    market_params,
 )
 
 UNKNOWN_ID = keccak(b"not registered")
@@ -209,6 +210,8 @@ def test_getters_report_wiring_and_params(market, credit, registry, staking, tre
     assert market.registry() == registry
     assert market.staking() == staking
     params = market.params()
+    # The parameters are immutables; the getter rebuilds the struct, field by field.
+    assert tuple(params) == market_params(treasury)
     assert params.treasury == treasury
     assert params.collateralBps == 20_000
     assert market.collateralFor(PRICE) == COLLATERAL

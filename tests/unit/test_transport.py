@@ -11,12 +11,13 @@ from typing import ClassVar
 import pytest
 import requests
 
-from node.chain.transport import KeepAliveHTTPProvider, connect
+from node.chain.errors import ChainError
+from node.chain.transport import KeepAliveHTTPProvider, connect, raw_rpc
 
 
 class _Handler(BaseHTTPRequestHandler):
     """Answers eth_blockNumber; `/close` answers then closes the connection (as a server does
-    with idle keep-alive connections); `/fail` answers 503."""
+    with idle keep-alive connections); `/fail` answers 503; `/error` sends a JSON-RPC error."""
 
     protocol_version = "HTTP/1.1"
     seen: ClassVar[list[dict[str, str]]] = []
@@ -29,7 +30,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": hex(len(type(self).seen))}).encode()
+        reply = {"jsonrpc": "2.0", "id": request["id"], "result": hex(len(type(self).seen))}
+        if self.path == "/error":
+            reply = {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32000, "message": "header not found"}}
+        body = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -78,3 +82,12 @@ def test_url_credentials_become_basic_auth_and_never_show(server):
 def test_non_http_url_is_refused():
     with pytest.raises(ValueError, match="not an http"):
         KeepAliveHTTPProvider("ws://127.0.0.1:8545")
+
+
+def test_raw_rpc_returns_the_unformatted_result(server):
+    assert raw_rpc(connect(f"http://{server}/"), "eth_blockNumber", []) == "0x1"
+
+
+def test_raw_rpc_raises_chain_error_on_an_error_reply(server):
+    with pytest.raises(ChainError, match=r"eth_getLogs failed: .*header not found"):
+        raw_rpc(connect(f"http://{server}/error"), "eth_getLogs", [{}])
