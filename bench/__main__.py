@@ -31,7 +31,7 @@ from bench.report import markdown, plot
 log = logging.getLogger("bench")
 BATCHES = [1, 16, 64, 256]
 AUDIT_RATES = [0.05, 0.1, 0.25]
-DETECTION_JOBS = 2048
+DETECTION_JOBS = detection.JOBS
 
 
 def run(out: Path, jobs: int) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Detection rate of a cheating worker, measured on a devnet against the theory 1 - (1 - p)^k.
 
-    python -m bench.detection [--jobs 2048] [--cheat-rate 0.25] [--audit-rate 0.1]
+    python -m bench.detection [--jobs 4096] [--cheat-rate 0.25] [--audit-rate 0.1]
 
 A worker that answers a fraction r of its digit jobs with another input's label (fault injection)
 runs against three honest verifiers (an auditor and a dispute panel of two) with audit rate p.
@@ -42,12 +42,13 @@ MODEL = "digits-mlp"
 PRICE = 1_000
 REQUESTER = 2
 BATCH = 64
+JOBS = 4096
 GROUP_SIZES = (1, 2, 5, 10, 20)
 CONFIDENCE = 0.95  # Simultaneous, over all the group sizes.
 Z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / (2 * len(GROUP_SIZES)))  # About 2.58.
 
 
-def measure(root: Path, jobs: int = 2048, cheat_rate: float = 0.25, audit_rate: float = 0.1) -> dict[str, Any]:
+def measure(root: Path, jobs: int = JOBS, cheat_rate: float = 0.25, audit_rate: float = 0.1) -> dict[str, Any]:
     market = MarketParams(base_audit_bps=round(audit_rate * 10_000), challenge_window=2, verdict_window=60)
     devnet = Devnet(root, market=market, models=[MODEL]).up()
     try:
@@ -101,6 +102,8 @@ def _score(
         for i, h in enumerate(e["args"]["outputHashes"]):
             committed[(e["args"]["batchId"] << 16) | i] = bytes(h)
     audited = {e["args"]["jobId"] for e in events.AuditAssigned().get_logs(from_block=first)}
+    # Drawn for audit, but no verifier had the free stake to take it on: not audited.
+    unavailable = {e["args"]["jobId"] for e in events.AuditUnavailable().get_logs(from_block=first)}
     rejected = {e["args"]["jobId"] for e in events.JobRejected().get_logs(from_block=first)}
     engine = InferenceEngine()
     engine.load([MODEL])
@@ -127,6 +130,7 @@ def _score(
         "cheats": len(cheats),
         "audited_jobs": len(audited),
         "audited_cheats": sum(j in audited for j in cheats),
+        "audits_unavailable": len(unavailable),
         "caught": sum(caught),
         "honest_jobs_rejected": false_rejections,
         "groups": groups,
@@ -135,7 +139,7 @@ def _score(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Detection rate of a cheating worker against 1-(1-p)^k.")
-    parser.add_argument("--jobs", type=int, default=2048)
+    parser.add_argument("--jobs", type=int, default=JOBS)
     parser.add_argument("--cheat-rate", type=float, default=0.25)
     parser.add_argument("--audit-rate", type=float, default=0.1)
     args = parser.parse_args(argv)

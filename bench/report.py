@@ -134,7 +134,8 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
         f"## Detection of a cheating worker (r = {d['cheat_rate']}, p = {d['audit_rate']}, {d['model']})",
         "",
         f"{d['jobs']} jobs, {d['cheats']} cheats, {d['audited_cheats']} of them audited, {d['caught']} caught, "
-        f"{d['honest_jobs_rejected']} honest jobs rejected.",
+        f"{d['honest_jobs_rejected']} honest jobs rejected; {d.get('audits_unavailable', 0)} jobs drawn for audit "
+        "found no verifier with free stake.",
         "",
         "Intervals are Wilson intervals, simultaneous at 95% over the five group sizes (Bonferroni: "
         "each at 99%), since all the groups are read from the same cheats.",
