@@ -7,9 +7,10 @@
 3. single-job latency, submit -> result and submit -> finalized;
 4. verification cost at p = 0.05, 0.1, 0.25, and the detection rate of a cheater against theory;
 5. the node's transaction sender against a plain web3.py loop;
-6. peak RSS of the worker and the verifier.
+6. peak RSS of the worker and the verifier;
+7. where the nodes' CPU goes (py-spy) in an end-to-end run at batch 1 and batch 64.
 
-Each part starts its own fresh anvil or devnet. About 10 minutes on 2 cores.
+Each part starts its own fresh anvil or devnet. About 12 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import detection, gas, latency, throughput, txrate
+from bench import detection, gas, latency, profile, throughput, txrate
 from bench.common import machine
 from bench.report import markdown, plot
 
@@ -32,6 +33,7 @@ log = logging.getLogger("bench")
 BATCHES = [1, 16, 64, 256]
 AUDIT_RATES = [0.05, 0.1, 0.25]
 DETECTION_JOBS = detection.JOBS
+PROFILED = [(1, 1024), (64, 2048)]  # (batch, jobs) of the py-spy profiles, one worker.
 
 
 def run(out: Path, jobs: int) -> dict[str, Any]:
@@ -44,6 +46,7 @@ def run(out: Path, jobs: int) -> dict[str, Any]:
             ("gas", lambda: gas.measure(tuple(BATCHES))),
             ("txrate", lambda: txrate.measure(300)),
             ("throughput", lambda: throughput.measure(jobs, BATCHES, [1, 2], cores, root / "tp", AUDIT_RATES)),
+            ("profile", lambda: [profile.measure(root / f"prof{b}", 1, b, n) for b, n in PROFILED]),
             ("detection", lambda: detection.measure(root / "det", DETECTION_JOBS, 0.25, 0.1)),
             ("latency", lambda: [latency.measure(15, "all-MiniLM-L6-v2", root / "lat")]),
         ]

@@ -8,6 +8,7 @@ from typing import Any
 from bench.gas import render as render_gas
 from bench.gas import render_profile
 from bench.opcodes import render as render_kinds
+from bench.profile import render as render_profile_run
 
 TARGETS = {
     "gas_batch1": 150_000,
@@ -103,6 +104,17 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
             f"| {r['workers']} | {r['batch']} | {r['jobs']} | {r['jobs_per_s']:.1f} | {r['results_per_s']:.1f} | "
             f"{r['raw_per_s']:.1f} | {r['ratio']:.2f} | {cpu} |"
         )
+    for prof in result.get("profile", []):
+        out += [
+            "",
+            f"### Where the nodes' CPU goes: batch {prof['batch']} (py-spy)",
+            "",
+            "Each node sampled 50 times a second during one more run (one worker, p = 0.1). Idle threads are "
+            "left out; a sample counts where the first matching frame on its stack puts it, the model's "
+            "forward pass first. `python -m bench.profile` runs it alone.",
+            "",
+            render_profile_run(prof),
+        ]
     out += [
         "",
         "## Latency of a single job",

@@ -1,6 +1,8 @@
 """The gas report drives every lifecycle path on a fresh anvil and amortizes with batch size."""
 
 from bench.gas import TX_BASE_GAS, measure, render, render_profile
+from bench.opcodes import KINDS
+from bench.opcodes import render as render_kinds
 
 
 def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
@@ -29,3 +31,12 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert any(c["call"] == "Credit.transferFrom" for c in profile["create"])
     assert any(c["call"] == "Staking.lock" for c in profile["take"])
     assert "JobMarket.finalizeBatches" in render_profile(result)
+    # The opcode trace accounts for every unit of gas each transaction used.
+    kinds = result["gas_by_kind_batch1_unaudited"]
+    assert set(kinds) == set(profile)
+    for step, by_kind in kinds.items():
+        assert by_kind[KINDS[0]] == TX_BASE_GAS
+        assert sum(by_kind.values()) == profile[step][0]["gas_used"]
+        assert all(v >= 0 for k, v in by_kind.items() if k != KINDS[-1])
+    assert kinds["create"]["storage writes (SSTORE)"] >= 2 * 20_000  # The batch record's fresh slots.
+    assert render_kinds(kinds).endswith(f"**{sum(sum(k.values()) for k in kinds.values()):,}** |")
