@@ -35,7 +35,7 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows.append((
             f"throughput, {row['workers']} worker(s), batch {row['batch']}, p = 0.1",
             f">= {TARGETS['throughput_ratio']} of raw PyTorch",
-            f"{row['ratio']:.2f} ({row['jobs_per_s']:.1f} vs {row['raw_per_s']:.1f} jobs/s)",
+            f"{row['ratio']:.3f} ({row['jobs_per_s']:.1f} vs {row['raw_per_s']:.1f} jobs/s)",
             _met(row["ratio"] >= TARGETS["throughput_ratio"]),
         ))  # fmt: skip
     for lat in result["latency"]:
@@ -102,7 +102,7 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
         cpu = ", ".join(f"{k} {v}" for k, v in r["cpu_s"].items())
         out.append(
             f"| {r['workers']} | {r['batch']} | {r['jobs']} | {r['jobs_per_s']:.1f} | {r['results_per_s']:.1f} | "
-            f"{r['raw_per_s']:.1f} | {r['ratio']:.2f} | {cpu} |"
+            f"{r['raw_per_s']:.1f} | {r['ratio']:.3f} | {cpu} |"
         )
     for prof in result.get("profile", []):
         out += [
