@@ -2,8 +2,8 @@
 
 The trace (anvil started with `--steps-tracing`) gives every executed opcode's gas. A call's
 own cost is its reported cost less the gas it forwards, which the callee's opcodes account for.
-The kinds, plus the intrinsic 21,000 and calldata, add up to the receipt's `gasUsed` (less any
-refund, reported as a negative kind).
+The kinds, plus the intrinsic 21,000 and calldata, add up to the receipt's `gasUsed`; a refund
+shows as a negative kind, and anything the trace does not explain as "unattributed".
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ KINDS = (
     "external calls (CALL, account access)",
     "other execution (stack, memory, hashing, jumps)",
     "refund",
+    "unattributed",
 )
+BALANCING = KINDS[-2:]  # Shown only when not zero.
 
 
 def kind_of(op: str) -> str:
@@ -58,12 +60,12 @@ def gas_by_kind(w3: Web3, tx_hash: str, gas_used: int) -> dict[str, int]:
     tx = w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
     kinds[KINDS[0]] = TX_BASE_GAS
     kinds[KINDS[1]] = sum(4 if b == 0 else 16 for b in bytes(tx["input"]))
-    unaccounted = gas_used - sum(kinds.values())
-    if unaccounted > 0:  # Not seen on anvil 1.7.1: every opcode's cost is in the trace.
-        kinds[KINDS[6]] += unaccounted
-    else:
-        kinds[KINDS[7]] = unaccounted  # Storage cleared in the transaction: a refund.
-    return {k: kinds[k] for k in KINDS if kinds[k] or k != KINDS[7]}
+    # What the trace does not explain: a refund (storage cleared) is negative; anything else
+    # would be a gap in the attribution (none on anvil 1.7.1).
+    rest = gas_used - sum(kinds.values())
+    if rest:
+        kinds[BALANCING[0] if rest < 0 else BALANCING[1]] = rest
+    return {k: kinds[k] for k in KINDS if kinds[k] or k not in BALANCING}
 
 
 def render(profile: dict[str, dict[str, int]]) -> str:
