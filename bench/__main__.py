@@ -32,7 +32,6 @@ from bench.report import markdown, plot
 log = logging.getLogger("bench")
 BATCHES = [1, 16, 64, 256]
 AUDIT_RATES = [0.05, 0.1, 0.25]
-DETECTION_JOBS = detection.JOBS
 PROFILED = [(1, 1024), (64, 2048)]  # (batch, jobs) of the py-spy profiles, one worker.
 
 
@@ -47,7 +46,7 @@ def run(out: Path, jobs: int) -> dict[str, Any]:
             ("txrate", lambda: txrate.measure(300)),
             ("throughput", lambda: throughput.measure(jobs, BATCHES, [1, 2], cores, root / "tp", AUDIT_RATES)),
             ("profile", lambda: [profile.measure(root / f"prof{b}", 1, b, n) for b, n in PROFILED]),
-            ("detection", lambda: detection.measure(root / "det", DETECTION_JOBS, 0.25, 0.1)),
+            ("detection", lambda: detection.measure(root / "det", detection.JOBS, 0.25, 0.1)),
             ("latency", lambda: [latency.measure(15, "all-MiniLM-L6-v2", root / "lat")]),
         ]
         for name, step in steps:

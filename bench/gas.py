@@ -45,6 +45,7 @@ from node.chain.anvil import Anvil, dev_accounts
 from node.chain.artifacts import load_artifacts
 from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
 from node.chain.deployments import Deployment
+from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
 
 TX_BASE_GAS = 21_000
@@ -175,10 +176,11 @@ class GasBench:
         Writes undone within the transaction (the reentrancy lock) are not counted."""
         tx = self.w3.eth.get_transaction(receipt["transactionHash"])
         calldata = sum(4 if b == 0 else 16 for b in bytes(tx["input"]))
-        diff = self.w3.provider.make_request(
-            "debug_traceTransaction",  # type: ignore[arg-type]
+        diff = raw_rpc(
+            self.w3,
+            "debug_traceTransaction",
             [receipt["transactionHash"].to_0x_hex(), {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}],
-        )["result"]
+        )
         storage = 0
         for address in set(diff["pre"]) | set(diff["post"]):
             before = diff["pre"].get(address, {}).get("storage", {})
@@ -191,10 +193,9 @@ class GasBench:
 
     def profile(self, receipt: TxReceipt) -> list[dict[str, object]]:
         """The gas of each call a transaction made, from anvil's call tracer, depth first."""
-        trace = self.w3.provider.make_request(
-            "debug_traceTransaction",  # type: ignore[arg-type]
-            [receipt["transactionHash"].to_0x_hex(), {"tracer": "callTracer"}],
-        )["result"]
+        trace = raw_rpc(
+            self.w3, "debug_traceTransaction", [receipt["transactionHash"].to_0x_hex(), {"tracer": "callTracer"}]
+        )
         rows: list[dict[str, object]] = []
 
         def walk(call: dict[str, Any], depth: int) -> None:

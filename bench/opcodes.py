@@ -13,6 +13,8 @@ from typing import Any
 
 from web3 import Web3
 
+from node.chain.transport import raw_rpc
+
 TX_BASE_GAS = 21_000
 CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
 KINDS = (
@@ -44,10 +46,8 @@ def kind_of(op: str) -> str:
 
 def gas_by_kind(w3: Web3, tx_hash: str, gas_used: int) -> dict[str, int]:
     """A mined transaction's gas, by kind of work; the kinds sum to `gas_used`."""
-    trace = w3.provider.make_request(
-        "debug_traceTransaction",  # type: ignore[arg-type]
-        [tx_hash, {"disableMemory": True, "disableStack": True, "disableStorage": True}],
-    )["result"]
+    options = {"disableMemory": True, "disableStack": True, "disableStorage": True}
+    trace = raw_rpc(w3, "debug_traceTransaction", [tx_hash, options])
     steps: list[dict[str, Any]] = trace["structLogs"]
     if not steps:
         raise RuntimeError("no opcode trace: start anvil with steps_tracing=True")

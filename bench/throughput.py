@@ -36,6 +36,7 @@ from web3.contract import Contract
 from bench.common import cpu_seconds, peak_rss_mib, sentences
 from node.chain.deploy import MarketParams
 from node.chain.events import EventDecoder
+from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
 from node.devnet import Devnet
 from node.inference.engine import ExecutionSettings, InferenceEngine
@@ -111,11 +112,11 @@ class Progress:
 
     def poll(self) -> None:
         w3 = self.market.w3
-        head = int(w3.provider.make_request("eth_blockNumber", [])["result"], 16)  # type: ignore[arg-type]
+        head = int(raw_rpc(w3, "eth_blockNumber", []), 16)
         if head < self.next_block:
             return
         span = {"address": self.market.address, "fromBlock": hex(self.next_block), "toBlock": hex(head)}
-        logs = w3.provider.make_request("eth_getLogs", [span | {"topics": [self._topics]}])["result"]  # type: ignore[arg-type]
+        logs = raw_rpc(w3, "eth_getLogs", [span | {"topics": [self._topics]}])
         for name, args in filter(None, map(self._decoder.decode_raw, logs)):
             if name == "ResultsCommitted":
                 self.committed += len(args["outputHashes"])
