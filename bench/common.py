@@ -6,6 +6,7 @@ import math
 import os
 import platform
 import random
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -115,6 +116,21 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a live process has used."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def paused(pids: list[int]) -> Iterator[None]:
+    """Stops the processes (SIGSTOP) for the body and resumes them (SIGCONT) in reverse order, so
+    that a measurement has the cores to itself: list servers last, so they are resumed first."""
+    stopped: list[int] = []
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+        yield
+    finally:
+        for pid in reversed(stopped):
+            os.kill(pid, signal.SIGCONT)
 
 
 @contextmanager

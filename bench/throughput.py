@@ -6,16 +6,20 @@ Raw PyTorch: the model's own forward pass (tokenize, encode, mean-pool, normaliz
 sentences at the same batch size (capped at the model's `max_batch`, 16, as the node caps it),
 using every core of the machine, with nothing else running.
 
-The baseline is the fastest of three raw variants: consecutive chunks in submission order, chunks
-of the sentences sorted by length (less padding; what the node's engine does), both on every core
-as intra-op threads, and the sorted chunks run side by side, one thread each (what the node's
-engine does with more than one thread).
+The baseline is the faster of two raw variants: chunks of the sentences sorted by length (less
+padding than chunks in submission order, which never came out faster: at batch 1 they are the same
+passes) on every core as intra-op threads, and the sorted chunks run side by side, one thread each
+(what the node's engine does with more than one thread). The machine is shared and its speed
+drifts by up to a tenth within minutes, so raw PyTorch is measured right before and right after
+each end-to-end run, with the devnet's processes paused (SIGSTOP), and the run is compared with
+the faster of the two.
 
 End to end: a devnet (anvil with mixed mining) with N workers sharing the machine's cores, one
 verifier, audit rate p = 0.1 and a 1 s challenge window. A requester submits every batch as fast
 as the chain takes them; the clock runs from the first submit to the moment the last job is final
 (its batch finalized, or its audit accepted), read from the contract's events. The time to the
-last result available (committed, fetchable) is reported too.
+last result available (committed, fetchable) is reported too, and so is the gas the run's blocks
+used per job: every party's transactions, audits included, as the nodes batch them under load.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +38,13 @@ import torch
 from eth_utils import event_abi_to_log_topic, keccak
 from web3.contract import Contract
 
-from bench.common import cpu_seconds, peak_rss_mib, sentences
+from bench.common import cpu_seconds, paused, peak_rss_mib, sentences
 from node.chain.deploy import MarketParams
 from node.chain.events import EventDecoder
 from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
 from node.devnet import Devnet
+from node.inference.base import ModelPlugin
 from node.inference.engine import ExecutionSettings, InferenceEngine
 
 MODEL = "all-MiniLM-L6-v2"
@@ -52,6 +58,14 @@ JOBS = 4096
 POLL_S = 0.1  # The requester's event poll: one eth_getLogs.
 
 
+@cache
+def _bare_model() -> ModelPlugin:
+    """The model, loaded once into this process for every raw measurement."""
+    engine = InferenceEngine(ExecutionSettings(threads=1))
+    engine.load([MODEL])
+    return engine.plugin_by_name(MODEL)
+
+
 def raw_throughput(
     texts: list[bytes], batch: int, threads: int, by_length: bool = False, parallel: bool = False
 ) -> float:
@@ -59,9 +73,7 @@ def raw_throughput(
     `max_batch` as the node caps it: consecutive chunks of the texts in order, or (`by_length`)
     of the texts sorted by length, which pads less. The chunks run one after another, each on
     `threads` intra-op threads, or (`parallel`) `threads` at a time, each on one thread."""
-    engine = InferenceEngine(ExecutionSettings(threads=1))
-    engine.load([MODEL])
-    plugin = engine.plugin_by_name(MODEL)
+    plugin = _bare_model()
     torch.set_num_threads(1 if parallel else threads)
     size = min(batch, plugin.max_batch)
     decoded = [plugin.decode_input(t) for t in texts]
@@ -87,10 +99,7 @@ def raw_throughput(
 
 def raw_best(texts: list[bytes], batch: int, threads: int) -> dict[str, float]:
     """Every raw variant; the baseline is the fastest one."""
-    variants = {
-        "plain": raw_throughput(texts, batch, threads),
-        "by_length": raw_throughput(texts, batch, threads, by_length=True),
-    }
+    variants = {"by_length": raw_throughput(texts, batch, threads, by_length=True)}
     if threads > 1:
         variants["by_length_parallel"] = raw_throughput(texts, batch, threads, by_length=True, parallel=True)
     return variants | {"best": max(variants.values())}
@@ -105,7 +114,7 @@ class Progress:
 
     def __init__(self, market: Contract, from_block: int):
         self.market = market
-        self.next_block = from_block
+        self.first_block = self.next_block = from_block
         self.committed = self.final = self.audited = self.rejected = 0
         self._decoder = EventDecoder(market.abi)
         self._topics = ["0x" + event_abi_to_log_topic(market.get_event_by_name(name).abi).hex() for name in self.EVENTS]
@@ -128,6 +137,12 @@ class Progress:
                 self.final += 1
                 self.rejected += name == "JobRejected"
         self.next_block = head + 1
+
+
+def blocks_gas(w3: Any, first: int, last: int) -> int:
+    """The gas used by every transaction in blocks `first` to `last`, from the block headers."""
+    headers = (raw_rpc(w3, "eth_getBlockByNumber", [hex(number), False]) for number in range(first, last + 1))
+    return sum(int(header["gasUsed"], 16) for header in headers)
 
 
 def submit_all(
@@ -171,6 +186,7 @@ def run_workload(
         if available is None and progress.committed >= len(texts):
             available = time.perf_counter() - started
     final = time.perf_counter() - started
+    gas = blocks_gas(devnet.w3, progress.first_block, progress.next_block - 1)
     return {
         "batch": batch,
         "audit_rate": audit_rate,
@@ -180,6 +196,7 @@ def run_workload(
         "to_final_s": round(final, 2),
         "jobs_per_s": len(texts) / final,
         "results_per_s": len(texts) / (available or final),
+        "gas_per_job": round(gas / len(texts)),
         "audited": progress.audited,
         "rejected": progress.rejected,
         "cpu_s": {name: round(cpu_seconds(pid) - cpu_before[name], 2) for name, pid in pids.items()},
@@ -211,35 +228,40 @@ def measure(
     devnet, the verification cost at each audit rate (batch 64)."""
     texts = sentences(jobs)
     sample = texts[:512]
-    raw = {b: raw_best(sample, b, cores) for b in batches}
     rows, costs = [], []
     memory: dict[str, float] = {}
     for count in workers:
         devnet = devnet_for(root / f"w{count}", count, cores)
+        # Workers and verifier first, anvil last: resumed first, it answers them at once.
+        pids = [n.proc.pid for n in devnet.nodes if n.proc is not None] + [devnet.anvil.pid]
+
+        def raw(b: int, pids: list[int | None] = pids) -> dict[str, float]:
+            with paused([pid for pid in pids if pid]):
+                return raw_best(sample, b, cores)
+
         try:
             for b in batches:
                 # Batch 1 runs half the jobs, so that its run takes about as long as the others
                 # and the fixed tail of a run (the challenge window) weighs about as much.
                 workload = texts if b > 1 else texts[: max(64, jobs // 2)]
+                before = raw(b)
                 row = run_workload(devnet, workload, b)
-                rows.append(row | {"workers": count})
+                after = raw(b)
+                # The faster of the two neighbouring baselines: the stronger one.
+                best = max(before["best"], after["best"])
+                rows.append(
+                    row
+                    | {"workers": count, "raw_before": before, "raw_after": after, "raw_per_s": best}
+                    | {"ratio": row["jobs_per_s"] / best}
+                )
             if count == workers[0]:
                 for rate in audit_rates:
                     costs.append(verification_cost(run_workload(devnet, texts[: jobs // 4], 64, rate)))
             memory |= {f"{n}, {count} worker(s)": v for n, v in peak_memory(devnet).items()}
         finally:
             devnet.down()
-    # The machine is shared and noisy: raw PyTorch is measured before and after the devnet runs,
-    # and the ratio is taken against the faster of the two (the stronger baseline).
-    again = {b: raw_best(sample, b, cores) for b in batches}
-    for row in rows:
-        b = row["batch"]
-        row["raw_per_s"] = max(raw[b]["best"], again[b]["best"])
-        row["ratio"] = row["jobs_per_s"] / row["raw_per_s"]
     return {
-        "raw_before": raw,
         "raw_threads": cores,
-        "raw_after": again,
         "rows": rows,
         "verification_cost": costs,
         "peak_rss_mib": memory,

@@ -3,6 +3,7 @@
 from bench.gas import TX_BASE_GAS, measure, render, render_profile
 from bench.opcodes import KINDS
 from bench.opcodes import render as render_kinds
+from bench.throughput import blocks_gas
 
 
 def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
@@ -42,3 +43,14 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
         assert abs(sum(by_kind.values()) - profile[step][0]["gas_used"]) <= 100
     assert kinds["create"]["storage writes (SSTORE)"] >= 2 * 20_000  # The batch record's fresh slots.
     assert render_kinds(kinds).endswith(f"**{sum(sum(k.values()) for k in kinds.values()):,}** |")
+
+
+def test_blocks_gas_sums_every_transaction_in_the_block_range(anvil, deployed):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    credit = deployment.contract(w3, "Credit")
+    first = w3.eth.block_number + 1
+    receipts = [senders[0].transact(credit.functions.mint(senders[i].address, 10 + i)) for i in (1, 2, 3)]
+    last = w3.eth.block_number
+    assert blocks_gas(w3, first, last) == sum(r["gasUsed"] for r in receipts) > 3 * TX_BASE_GAS
+    assert blocks_gas(w3, first, first - 1) == 0  # An empty range.
