@@ -10,6 +10,9 @@ with real signed transactions:
 - disputed:  create, take on, commit, draw, reject verdicts (likewise), two panel rejects per job
              (the cheater is slashed)
 - expired:   create, take on, expire after the deadline
+- unaudited, 64 lone jobs per worker transaction: 64 batch-1 jobs, each created alone in its own
+             transaction, that a busy worker takes on, commits and finalizes 64 at a time, as its
+             node does under load (the requester's side does not amortize, the worker's does)
 
 A batch of N jobs is one `createBatches`, `takeBatches`, `commitResults`, `drawAudits` and
 `finalizeBatches` transaction. The audits are spread over the verifiers at random; each sends
@@ -54,6 +57,7 @@ SSTORE_UPDATE = 5_000  # Non-zero to another value, cold slot.
 PAYMENT = CREDIT_UNIT
 MODEL_ID = "0x" + keccak(b"gas-bench-model").hex()
 WORKER, VERIFIER = 0, 1
+BUSY_BATCHES = 64  # Batch-1 batches per worker transaction on the busy-worker row.
 
 
 @dataclass
@@ -66,6 +70,10 @@ class PathGas:
     txs: int = 0
     calldata: int = 0
     storage: int = 0
+    jobs: int = 0  # Jobs the figures are shared over: the batch's, unless several batches ran.
+
+    def __post_init__(self) -> None:
+        self.jobs = self.jobs or self.batch
 
     def add(self, step: str, receipts: list[TxReceipt], bench: GasBench) -> None:
         self.steps[step] = self.steps.get(step, 0) + sum(int(r["gasUsed"]) for r in receipts)
@@ -81,12 +89,12 @@ class PathGas:
 
     @property
     def per_job(self) -> int:
-        return self.total // self.batch
+        return self.total // self.jobs
 
     @property
     def base_per_job(self) -> int:
         """21,000 per transaction, per job: the floor no contract design can go under."""
-        return TX_BASE_GAS * self.txs // self.batch
+        return TX_BASE_GAS * self.txs // self.jobs
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -94,9 +102,9 @@ class PathGas:
             "total": self.total,
             "per_job": self.per_job,
             "floor_base_per_job": self.base_per_job,
-            "floor_calldata_per_job": self.calldata // self.batch,
-            "floor_storage_per_job": self.storage // self.batch,
-            "steps_per_job": {k: v // self.batch for k, v in self.steps.items()},
+            "floor_calldata_per_job": self.calldata // self.jobs,
+            "floor_storage_per_job": self.storage // self.jobs,
+            "steps_per_job": {k: v // self.jobs for k, v in self.steps.items()},
         }
 
 
@@ -232,6 +240,19 @@ class GasBench:
         gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))], self)
         return gas
 
+    def unaudited_busy(self, batches: int = BUSY_BATCHES) -> PathGas:
+        """Batch-1 jobs as a busy worker handles them: each requester's job created alone, in a
+        transaction of its own, and the worker taking, committing and finalizing `batches` of
+        them per transaction, as its node does under load."""
+        gas = PathGas(f"unaudited, {batches} lone jobs per worker transaction", 1, jobs=batches)
+        ids = [self._create(gas, 1, 0)[0] for _ in range(batches)]
+        gas.add("take", [self.worker.transact(self.market.functions.takeBatches(ids))], self)
+        hashes = [[keccak(b"output %d" % batch_id)] for batch_id in ids]
+        gas.add("commit", [self.worker.transact(self.market.functions.commitResults(ids, hashes))], self)
+        self._mine(601)
+        gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches(ids))], self)
+        return gas
+
     def _audited_batch(self, gas: PathGas, n: int) -> tuple[list[int], dict[int, str]]:
         """A batch with every job audited, drawn: its job ids and each job's verifier."""
         batch_id, ids = self._create(gas, n, 10_000)
@@ -310,6 +331,8 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
         cold = bench.unaudited(1)
         cold.path = "unaudited, first job ever"
         rows = [run(n) for run in bench.paths().values() for n in batches]
+        if 1 in batches:
+            rows.append(bench.unaudited_busy())
         profile = {step: bench.profile(r) for step, r in bench.profile_unaudited().items()}
         withdraw = bench.worker.transact(bench.market.functions.withdraw())
     # The opcode trace on a chain of its own: anvil keeps every transaction's steps in memory

@@ -1,15 +1,26 @@
 """The gas report drives every lifecycle path on a fresh anvil and amortizes with batch size."""
 
+import pytest
+
 from bench.gas import TX_BASE_GAS, measure, render, render_profile
 from bench.opcodes import KINDS
 from bench.opcodes import render as render_kinds
 from bench.throughput import blocks_gas
 
 
+def by_path_of(rows):
+    return {(r["path"], r["batch"]): r for r in rows}
+
+
 def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
     result = measure((1, 8))
-    rows = result["rows"]
-    by_path = {(r["path"], r["batch"]): r for r in rows}
+    *rows, busy = result["rows"]  # Last: batch-1 jobs created alone, 64 per worker transaction.
+    by_path = by_path_of(rows)
+    lone = by_path[("unaudited", 1)]
+    assert busy["path"] == "unaudited, 64 lone jobs per worker transaction" and busy["batch"] == 1
+    assert busy["txs"] == 64 + 3 and busy["jobs"] == 64
+    assert busy["steps_per_job"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
+    assert busy["per_job"] < lone["per_job"] - 60_000  # The worker's transactions amortize.
     assert {r["path"] for r in rows} == {"unaudited", "audited", "disputed", "expired"}
     for path in ("unaudited", "expired"):
         one, eight = by_path[(path, 1)], by_path[(path, 8)]
@@ -25,7 +36,7 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert result["cold"]["per_job"] > by_path[("unaudited", 1)]["per_job"]
     assert result["withdraw_gas"] > TX_BASE_GAS
     table = render(result)
-    assert table.count("\n|") == len(rows) + 2  # Header rule, the rows and the cold row.
+    assert table.count("\n|") == len(result["rows"]) + 2  # Header rule, the rows and the cold row.
     profile = result["profile_batch1_unaudited"]
     assert set(profile) == {"create", "take", "commit", "finalize"}
     assert profile["create"][0]["call"] == "JobMarket.createBatches"
