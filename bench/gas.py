@@ -71,17 +71,23 @@ class PathGas:
     calldata: int = 0
     storage: int = 0
     jobs: int = 0  # Jobs the figures are shared over: the batch's, unless several batches ran.
+    # Per step: [transactions, calldata floor, storage floor].
+    step_floors: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.jobs = self.jobs or self.batch
 
     def add(self, step: str, receipts: list[TxReceipt], bench: GasBench) -> None:
         self.steps[step] = self.steps.get(step, 0) + sum(int(r["gasUsed"]) for r in receipts)
-        self.txs += len(receipts)
+        floors = self.step_floors.setdefault(step, [0, 0, 0])
         for r in receipts:
             calldata, storage = bench.floors(r)
-            self.calldata += calldata
-            self.storage += storage
+            floors[0] += 1
+            floors[1] += calldata
+            floors[2] += storage
+        self.txs += len(receipts)
+        self.calldata = sum(f[1] for f in self.step_floors.values())
+        self.storage = sum(f[2] for f in self.step_floors.values())
 
     @property
     def total(self) -> int:
@@ -105,6 +111,10 @@ class PathGas:
             "floor_calldata_per_job": self.calldata // self.jobs,
             "floor_storage_per_job": self.storage // self.jobs,
             "steps_per_job": {k: v // self.jobs for k, v in self.steps.items()},
+            "step_floors_per_job": {
+                k: {"base": TX_BASE_GAS * txs // self.jobs, "calldata": cd // self.jobs, "storage": st // self.jobs}
+                for k, (txs, cd, st) in self.step_floors.items()
+            },
         }
 
 
@@ -369,6 +379,21 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_steps(result: dict[str, Any], path: str = "unaudited") -> str:
+    """A Markdown table: each step of one path per job at each batch size, with its floors."""
+    lines = [
+        "| batch | step | gas per job | floor: 21k per tx | floor: calldata | floor: storage |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        if r["path"] != path:
+            continue
+        for step, gas in r["steps_per_job"].items():
+            f = r["step_floors_per_job"][step]
+            lines.append(f"| {r['batch']} | {step} | {gas:,} | {f['base']:,} | {f['calldata']:,} | {f['storage']:,} |")
+    return "\n".join(lines)
+
+
 def render_profile(result: dict[str, Any]) -> str:
     """The per-call gas of one batch-1 unaudited job, as an indented list."""
     lines = []
@@ -385,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = measure(tuple(args.batches))
     print(render(result))
+    print()
+    print(render_steps(result))
     print()
     print(render_profile(result))
     print()

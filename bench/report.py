@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gas import render as render_gas
-from bench.gas import render_profile
+from bench.gas import render_profile, render_steps
 from bench.opcodes import render as render_kinds
 from bench.profile import render as render_profile_run
 
@@ -78,6 +78,10 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
         "byte); the cheapest SSTOREs that make the net storage changes (22,100 per fresh slot, 5,000 per changed one).",
         "",
         render_gas(result["gas"]),
+        "",
+        "The unaudited job by step, each against its own floors:",
+        "",
+        render_steps(result["gas"]),
         "",
         "Per call, one batch-1 unaudited job (call tracer):",
         "",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.gas import TX_BASE_GAS, measure, render, render_profile
+from bench.gas import TX_BASE_GAS, measure, render, render_profile, render_steps
 from bench.opcodes import KINDS
 from bench.opcodes import render as render_kinds
 from bench.throughput import blocks_gas
@@ -28,6 +28,15 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
         assert eight["per_job"] < one["per_job"] / 3  # ...so gas per job falls.
     for r in rows:
         assert r["floor_base_per_job"] == TX_BASE_GAS * r["txs"] // r["batch"]
+        # Each step has floors of its own, and they make up the path's.
+        step_floors = r["step_floors_per_job"]
+        assert step_floors.keys() == r["steps_per_job"].keys()
+        for step, floors in step_floors.items():
+            assert floors["base"] + floors["calldata"] + floors["storage"] <= r["steps_per_job"][step]
+        rounding = len(step_floors)  # Each per-job figure is rounded down.
+        for kind in ("base", "calldata", "storage"):
+            total = sum(f[kind] for f in step_floors.values())
+            assert total == pytest.approx(r[f"floor_{kind}_per_job"], abs=rounding)
         assert r["floor_calldata_per_job"] > 0 and r["floor_storage_per_job"] > 0
         floors = r["floor_base_per_job"] + r["floor_calldata_per_job"] + r["floor_storage_per_job"]
         assert floors <= r["per_job"]
@@ -35,6 +44,9 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     # The first job ever creates balances that later jobs only update.
     assert result["cold"]["per_job"] > by_path[("unaudited", 1)]["per_job"]
     assert result["withdraw_gas"] > TX_BASE_GAS
+    steps = render_steps(result)
+    assert steps.count("\n|") == 1 + 2 * 4  # Header rule, and four steps at batch 1 and 8.
+    assert "| 1 | create |" in steps and "| 8 | finalize |" in steps
     table = render(result)
     assert table.count("\n|") == len(result["rows"]) + 2  # Header rule, the rows and the cold row.
     profile = result["profile_batch1_unaudited"]
