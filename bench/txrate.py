@@ -5,7 +5,7 @@
 Both send the same kind of transaction (a credit `transfer`) from their own account to a fresh
 anvil that mines each transaction as it arrives. The plain loop builds, signs and broadcasts with
 a fixed gas limit and local nonces, then waits for the last receipt. The sender, as the nodes use
-it, also simulates every transaction first (`eth_estimateGas` on the pending state) so that a
+it, also simulates every transaction first (`eth_createAccessList` on the pending state) so that a
 call the contract would refuse is never sent; it is measured pipelined (`send_nowait`, then every
 receipt) and one at a time (`transact`, which waits for each receipt).
 """

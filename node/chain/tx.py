@@ -1,9 +1,16 @@
 """One transaction sender per key: local nonces, simulation first, safe retries.
 
-Every transaction is simulated (`eth_estimateGas`) before it is signed, so a revert is raised
-as a decoded `ContractRevertError` without spending gas. The signed transaction's hash is known
-before it is sent, so a retry after a lost response either re-sends the same bytes or finds the
-receipt: the same transaction can never be sent twice under two nonces.
+Every transaction is simulated before it is signed, so a revert is raised as a decoded
+`ContractRevertError` without spending gas. The signed transaction's hash is known before it is
+sent, so a retry after a lost response either re-sends the same bytes or finds the receipt: the
+same transaction can never be sent twice under two nonces.
+
+The simulation is one `eth_createAccessList`, which runs the call and reports the gas it used.
+`eth_estimateGas` searches for the smallest gas limit that succeeds by running the call again
+and again: on anvil, 35 ms of the node's CPU for a 256-job `createBatches`, against 3.5 ms. The
+reported gas is after refunds, which EIP-3529 caps at a fifth of the gas spent, so the limit
+allows for them (and for the 1/64 of gas a call keeps back) on top of the usual margin. A node
+without the method, or one that reports a failure inside its result, gets `eth_estimateGas`.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
 from node.chain.calls import encode_call
 from node.chain.errors import (
@@ -39,6 +46,26 @@ _TRANSIENT = (ConnectionError, TimeoutError, OSError)
 RawReceipt = dict[str, Any]
 """A receipt as the JSON-RPC node sent it: hex strings, and logs with hex topics and data."""
 R = TypeVar("R")  # What a receipt fetch returns: a formatted or a raw receipt.
+# Gas used after refunds to the gas a call needs: refunds are at most a fifth of the gas spent
+# (EIP-3529), so spent <= 5/4 of used; and a call forwards at most 63/64 of the gas left.
+REFUND_AND_FORWARDING = 5 / 4 * 64 / 63
+METHOD_NOT_FOUND = -32601
+
+
+def gas_from_access_list(response: dict[str, Any]) -> int | bytes | None:
+    """Reads an `eth_createAccessList` reply: the gas a call needs (an int), the data it reverted
+    with (bytes), or None where the node cannot say (no such method, a failure reported without
+    revert data, or inside the result as geth does), for `eth_estimateGas` to answer instead."""
+    error = response.get("error")
+    if error:
+        data = error.get("data") if isinstance(error, dict) else None
+        if isinstance(data, str) and data.startswith("0x"):
+            return bytes.fromhex(data[2:])
+        return None
+    result = response.get("result")
+    if not isinstance(result, dict) or result.get("error") or "gasUsed" not in result:
+        return None
+    return int(int(result["gasUsed"], 16) * REFUND_AND_FORWARDING)
 
 
 class TransactionFailedError(ChainError):
@@ -79,6 +106,7 @@ class TxSender:
         self._pending: dict[HexBytes, dict[str, Any]] = {}
         self._fee_ttl_s = fee_ttl_s
         self._fee_cache: tuple[float, dict[str, int]] | None = None
+        self._access_lists = True  # Until the node says it has no `eth_createAccessList`.
 
     def __repr__(self) -> str:  # Never shows the key.
         return f"TxSender({self.address})"
@@ -173,6 +201,19 @@ class TxSender:
         return receipt
 
     def _estimate(self, call: dict[str, Any]) -> int:
+        """The gas `call` needs on the pending state (see the module's docstring); a revert is
+        raised decoded."""
+        if self._access_lists:
+            response: Any = self._w3.provider.make_request(RPCEndpoint("eth_createAccessList"), [call, "pending"])
+            found = gas_from_access_list(response)
+            if isinstance(found, int):
+                return found
+            if isinstance(found, bytes):
+                raise self._decoder.decode(found)
+            error = response.get("error")
+            if isinstance(error, dict) and error.get("code") == METHOD_NOT_FOUND:
+                log.info("the node has no eth_createAccessList; simulating with eth_estimateGas")
+                self._access_lists = False
         try:
             return int(self._w3.eth.estimate_gas(call, "pending"))  # type: ignore[arg-type]
         except ContractLogicError as exc:

@@ -1,15 +1,20 @@
 """The transaction sender against a real anvil: simulation, decoded reverts, nonces."""
 
+import json
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
+import requests
 from eth_utils import keccak
 from web3.logs import DISCARD
 
 from node.chain.calls import encode_call
 from node.chain.errors import ContractRevertError
 from node.chain.events import EventDecoder
-from node.chain.tx import TransactionFailedError, TxSender, revert_of
+from node.chain.transport import connect
+from node.chain.tx import REFUND_AND_FORWARDING, TransactionFailedError, TxSender, revert_of
 
 from .conftest import MODEL
 
@@ -141,3 +146,61 @@ def test_transact_raw_returns_the_nodes_receipt_whose_logs_decode_as_web3s(anvil
     (log,) = receipt["logs"]
     decoded = EventDecoder(credit.abi).decode_raw(log)
     assert decoded == ("Transfer", dict(expected["args"]))
+
+
+def test_transaction_gas_limit_covers_the_gas_used_with_margin(anvil, deployed):
+    deployment, senders = deployed
+    w3 = anvil.web3()
+    credit = deployment.contract(w3, "Credit")
+    receipt = senders[0].transact(credit.functions.mint(senders[2].address, 5))
+    limit = w3.eth.get_transaction(receipt["transactionHash"])["gas"]
+    # One simulation's gas used, allowing for refunds and forwarding, then the 25% margin.
+    assert limit >= receipt["gasUsed"] * 1.5
+    assert limit <= receipt["gasUsed"] * 1.25 * REFUND_AND_FORWARDING * 1.1  # Plus the access list's own cost.
+
+
+class _NoAccessListProxy(BaseHTTPRequestHandler):
+    """An RPC node without `eth_createAccessList`: forwards every other call to anvil."""
+
+    protocol_version = "HTTP/1.1"
+    upstream = ""
+    asked: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = json.loads(body)
+        type(self).asked.append(request["method"])
+        if request["method"] == "eth_createAccessList":
+            reply = json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32601, "message": "no"}})
+            data = reply.encode()
+        else:
+            data = requests.post(self.upstream, data=body, headers={"Content-Type": "application/json"}).content
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_sender_simulates_with_estimate_gas_on_a_node_without_access_lists(anvil, deployed):
+    deployment, senders = deployed
+    _NoAccessListProxy.upstream = anvil.url
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NoAccessListProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        w3 = connect(f"http://127.0.0.1:{server.server_address[1]}")
+        sender = TxSender(w3, senders[0]._account, senders[0]._decoder)
+        market = deployment.contract(w3, "JobMarket")
+        with pytest.raises(ContractRevertError) as info:  # Still decoded, from eth_estimateGas.
+            sender.transact(market.functions.withdraw())
+        assert info.value.name == "JobMarketNothingToWithdraw"
+        receipt = sender.transact(deployment.contract(w3, "Credit").functions.mint(senders[2].address, 5))
+        assert receipt["status"] == 1
+        assert _NoAccessListProxy.asked.count("eth_createAccessList") == 1  # Asked once, then never.
+        assert _NoAccessListProxy.asked.count("eth_estimateGas") == 2
+    finally:
+        server.shutdown()
+        server.server_close()
