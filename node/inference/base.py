@@ -44,6 +44,11 @@ class ModelPlugin(ABC):
     # The most inputs in one forward pass: the size that runs fastest on a CPU, where a batch
     # whose activations stay in cache beats a bigger one. The engine splits larger runs.
     max_batch: ClassVar[int] = 64
+    # The fixed cost of one forward pass, in units of `input_length`: a pass of n inputs padded to
+    # length L costs about `pass_overhead + n * L`. With it, the engine cuts a run sorted by
+    # length where the padding a longer pass would add costs more than another pass. 0: passes
+    # of `max_batch` (inputs of a fixed size).
+    pass_overhead: ClassVar[int] = 0
 
     def __init__(self) -> None:
         self._model_id: bytes | None = None

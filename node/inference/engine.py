@@ -39,6 +39,27 @@ def configure_torch(settings: ExecutionSettings) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
+def cheapest_passes(lengths: Sequence[int], most: int, overhead: int) -> list[tuple[int, int]]:
+    """Cuts lengths sorted in ascending order into consecutive passes of at most `most` inputs,
+    at the least estimated cost: `overhead` per pass plus, for each pass, its inputs padded to
+    its longest (dynamic programming over where the last pass starts; `most` steps per input).
+    Returns each pass's (start, end) in order."""
+    count = len(lengths)
+    cost = [0] + [0] * count
+    start = [0] * (count + 1)
+    for end in range(1, count + 1):
+        longest = lengths[end - 1]  # Sorted: a pass's last input is its longest.
+        cost[end], start[end] = min(
+            (cost[begin] + overhead + longest * (end - begin), begin) for begin in range(max(0, end - most), end)
+        )
+    bounds = []
+    end = count
+    while end:
+        bounds.append((start[end], end))
+        end = start[end]
+    return bounds[::-1]
+
+
 class InferenceEngine:
     """Serves a set of model plug-ins and runs batches of inputs through them."""
 
@@ -100,12 +121,17 @@ class InferenceEngine:
         tolerant policy was calibrated for. The longest batches run first."""
         plugin = self.plugin(model_id)
         decoded = [plugin.decode_input(data) for data in inputs]
-        order = sorted(range(len(decoded)), key=lambda i: plugin.input_length(decoded[i]))
+        lengths = [plugin.input_length(item) for item in decoded]
+        order = sorted(range(len(decoded)), key=lambda i: lengths[i])
         streams = self.settings.threads
         size = max(1, min(plugin.max_batch, -(-len(order) // streams)))
+        if plugin.pass_overhead > 0:
+            bounds = cheapest_passes([lengths[i] for i in order], size, plugin.pass_overhead)
+        else:
+            bounds = [(start, min(start + size, len(order))) for start in range(0, len(order), size)]
         # Longest first: the short passes then fill in at the end, so no thread is left with one
         # long pass while the others idle (longest-processing-time-first scheduling).
-        chunks = [order[start : start + size] for start in range(0, len(order), size)][::-1]
+        chunks = [order[start:end] for start, end in bounds][::-1]
 
         def forward(chunk: list[int]) -> list[bytes]:
             with torch.inference_mode():  # Thread-local: entered in the thread that runs it.

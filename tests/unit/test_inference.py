@@ -11,7 +11,7 @@ from sklearn.datasets import load_digits
 
 from bench.calibrate import corpus, embed, embed_among, in_bfloat16, perturb, truncated
 from node.inference.encoding import decode_output, encode_output
-from node.inference.engine import ExecutionSettings, InferenceEngine
+from node.inference.engine import ExecutionSettings, InferenceEngine, cheapest_passes
 from node.inference.errors import ModelIdentityError
 from node.inference.models.digits import INVALID, DigitsMLP, encode_pixels
 from node.inference.models.minilm import MiniLM
@@ -132,3 +132,27 @@ def test_tolerant_policy_rejects_wrong_shape_and_garbage(reference):
 def test_tolerance_hash_is_keccak_of_canonical_json():
     assert MiniLM.policy.canonical_json() == '{"max_abs":1e-05,"min_cosine":0.999999}'
     assert len(MiniLM.policy.tolerance_hash()) == 32
+
+
+def test_cheapest_passes_cut_where_padding_costs_more_than_a_pass():
+    lengths = [10, 10, 11, 50, 52]
+    # With a tiny overhead every input of its own length gets its own pass; with a large one,
+    # everything goes in one pass.
+    assert cheapest_passes([1, 20, 300], 16, 1) == [(0, 1), (1, 2), (2, 3)]
+    assert cheapest_passes(lengths, 16, 1_000) == [(0, 5)]
+    # In between, the short and the long inputs go in separate passes: 3 * 11 + 2 * 52 + 2 * 20.
+    assert cheapest_passes(lengths, 16, 20) == [(0, 3), (3, 5)]
+    # At most 2 a pass: three passes, the cheapest of them pads 10 + 10 + 11 + 2 * 52.
+    assert cheapest_passes(lengths, 2, 1_000) == [(0, 2), (2, 3), (3, 5)]
+    assert cheapest_passes([], 16, 20) == []
+
+
+def test_engine_passes_cover_every_input_once_in_order_for_any_overhead(engine, minilm, reference):
+    mixed = [s.encode() for s in SENTENCES]
+    for overhead in (0, 1, 170, 10_000):
+        type(minilm).pass_overhead = overhead
+        try:
+            outputs = engine.run(minilm.model_id, mixed)
+        finally:
+            type(minilm).pass_overhead = 170
+        assert all(MiniLM.policy.compare(encode_output(r), o).accepted for r, o in zip(reference, outputs, strict=True))
