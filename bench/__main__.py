@@ -10,7 +10,7 @@
 6. peak RSS of the worker and the verifier;
 7. where the nodes' CPU goes (py-spy) in an end-to-end run at batch 1 and batch 64.
 
-Each part starts its own fresh anvil or devnet. About 12 minutes on 2 cores.
+Each part starts its own fresh anvil or devnet. About 10 minutes on 2 cores.
 """
 
 from __future__ import annotations
