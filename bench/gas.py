@@ -85,9 +85,9 @@ class PathGas:
             floors[0] += 1
             floors[1] += calldata
             floors[2] += storage
+            self.calldata += calldata
+            self.storage += storage
         self.txs += len(receipts)
-        self.calldata = sum(f[1] for f in self.step_floors.values())
-        self.storage = sum(f[2] for f in self.step_floors.values())
 
     @property
     def total(self) -> int:
