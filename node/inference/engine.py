@@ -45,7 +45,7 @@ def cheapest_passes(lengths: Sequence[int], most: int, overhead: int) -> list[tu
     its longest (dynamic programming over where the last pass starts; `most` steps per input).
     Returns each pass's (start, end) in order."""
     count = len(lengths)
-    cost = [0] + [0] * count
+    cost = [0] * (count + 1)
     start = [0] * (count + 1)
     for end in range(1, count + 1):
         longest = lengths[end - 1]  # Sorted: a pass's last input is its longest.
