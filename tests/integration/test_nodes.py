@@ -333,10 +333,12 @@ def test_two_workers_racing_for_small_batches_share_them_and_finalize_every_one(
     sender, market = devnet.senders[2], devnet.market_contract
     model = bytes.fromhex(next(s.model_id for s in devnet.specs if s.name == DigitsMLP.name)[2:])
     sender.transact(devnet.credit.functions.approve(market.address, 2**256 - 1))
-    requests = [(model, DIGIT_PRICE, 600, 0, False, [(keccak(x), x, "")]) for x in digit_inputs(24, offset=400)]
+    # Enough batches that one worker, taking 2 a pass and looping at once while it has work, cannot
+    # finish them all before the other's next poll (a digit pass and its transactions take ms).
+    requests = [(model, DIGIT_PRICE, 600, 0, False, [(keccak(x), x, "")]) for x in digit_inputs(96, offset=400)]
     receipt = sender.transact(market.functions.createBatches(requests))
     batch_ids = [e["args"]["batchId"] for e in market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)]
-    wait_until(all_final(devnet, [b << 16 for b in batch_ids]), 90, "all 24 batches to finalize")
+    wait_until(all_final(devnet, [b << 16 for b in batch_ids]), 90, "all 96 batches to finalize")
 
     taken = [e for e in events(devnet, "BatchTaken") if e["batchId"] in batch_ids]
     committed = [e for e in events(devnet, "ResultsCommitted") if e["batchId"] in batch_ids]
