@@ -115,6 +115,11 @@ class Store:
         )
         return [(int(r[0]), r[1], json.loads(r[2]), int(r[3])) for r in rows]
 
+    def jobs_with_status(self, status: str) -> int:
+        """How many jobs the batches in a status hold, without decoding their data."""
+        sql = "SELECT COALESCE(SUM(json_extract(data, '$.size')), 0) FROM batches WHERE status = ?"
+        return int(self._one(sql, status)[0])
+
     def batch_deadlines(self, status: str) -> dict[int, int]:
         """Batch id -> deadline of the batches in a status, without reading their data."""
         rows = self._all("SELECT batch_id, deadline FROM batches WHERE status = ? ORDER BY batch_id", status)

@@ -151,8 +151,9 @@ class Worker(NodeDaemon):
             return False
         ids: list[int] = []
         jobs = 0
+        most = self.settings.round_jobs(self.store.jobs_with_status("open"))
         for batch_id, _, data, _ in self.store.batches_with_status("open", self.settings.take_max_batches):
-            if ids and jobs + data["size"] > self.settings.round_jobs:
+            if ids and jobs + data["size"] > most:
                 break
             ids.append(batch_id)
             jobs += data["size"]

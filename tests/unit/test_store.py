@@ -60,3 +60,13 @@ def test_many_outputs_are_read_in_one_query_including_legacy_files_and_leaving_o
         3: (legacy, keccak(legacy)),
     }
     assert store.outputs([]) == {}
+
+
+def test_jobs_with_status_sums_the_sizes_of_the_batches_in_that_status(tmp_path):
+    store = Store(tmp_path)
+    assert store.jobs_with_status("open") == 0
+    store.put_batch(1, "0x01", "open", {"size": 16, "inputs": []})
+    store.put_batch(2, "0x01", "open", {"size": 64, "inputs": []})
+    store.put_batch(3, "0x01", "taken", {"size": 256, "inputs": []})
+    assert store.jobs_with_status("open") == 80
+    assert store.jobs_with_status("taken") == 256
