@@ -5,17 +5,25 @@
 It starts a fresh anvil, deploys the protocol with the real contracts, and drives each path
 with real signed transactions:
 
-- unaudited: create, take on, commit, finalize (the audit draw happens inside finalize)
-- audited:   create, take on, commit, draw, accept verdicts (each verifier's in one transaction)
-- disputed:  create, take on, commit, draw, reject verdicts (likewise), two panel rejects per job
+- unaudited: create, commit, finalize (the audit draw happens inside finalize)
+- audited:   create, commit, draw, accept verdicts (each verifier's in one transaction)
+- disputed:  create, commit, draw, reject verdicts (likewise), two panel rejects per job
              (the cheater is slashed)
 - expired:   create, take on, expire after the deadline
+
+A worker commits as its node does. An idle node computes a batch of at most 16 jobs
+(`commit_open_max_jobs`) while it is still open and takes it on in the commit; a longer batch is
+taken on first, in a `takeBatches` of its own. So batches 1 and 16 commit in one transaction, and
+64 and 256 take on and commit in two. One more row shows a batch-1 job taken on first, as it is
+when it arrives while the worker is busy:
+
+- unaudited, taken on first: create, take on, commit, finalize
 - unaudited, 64 lone jobs per worker transaction: 64 batch-1 jobs, each created alone in its own
              transaction, that a busy worker takes on, commits and finalizes 64 at a time, as its
              node does under load (the requester's side does not amortize, the worker's does)
 
-A batch of N jobs is one `createBatches`, `takeBatches`, `commitResults`, `drawAudits` and
-`finalizeBatches` transaction. The audits are spread over the verifiers at random; each sends
+A batch of N jobs is one `createBatches`, `takeBatches` (where taken on first), `commitResults`,
+`drawAudits` and `finalizeBatches` transaction. The audits are spread over the verifiers at random; each sends
 its verdicts in one `submitVerdicts`, as the verifier node does; a dispute panel's votes are one
 transaction each. The worker's `withdraw` is
 reported on its own: it is one transaction for any number of jobs.
@@ -50,6 +58,7 @@ from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec
 from node.chain.deployments import Deployment
 from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
+from node.config import WorkerSettings
 
 TX_BASE_GAS = 21_000
 SSTORE_FRESH = 22_100  # Zero to non-zero, cold slot.
@@ -58,6 +67,8 @@ PAYMENT = CREDIT_UNIT
 MODEL_ID = "0x" + keccak(b"gas-bench-model").hex()
 WORKER, VERIFIER = 0, 1
 BUSY_BATCHES = 64  # Batch-1 batches per worker transaction on the busy-worker row.
+# The largest open backlog an idle worker node computes before taking it on (in the commit).
+COMMIT_OPEN_MAX_JOBS: int = WorkerSettings.model_fields["commit_open_max_jobs"].default
 
 
 @dataclass
@@ -172,8 +183,15 @@ class GasBench:
         batch_id = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["batchId"]
         return batch_id, [(batch_id << 16) | i for i in range(n)]
 
-    def _take_commit(self, gas: PathGas, batch_id: int, n: int, commit: bool = True) -> None:
-        gas.add("take", [self.worker.transact(self.market.functions.takeBatches([batch_id]))], self)
+    def _take_commit(
+        self, gas: PathGas, batch_id: int, n: int, commit: bool = True, take_first: bool | None = None
+    ) -> None:
+        """Commits a batch as the worker node does (see the module's docstring): a small one taken
+        on in the commit, a larger one taken on first. Without `commit`, only takes it on."""
+        if take_first is None:
+            take_first = n > COMMIT_OPEN_MAX_JOBS or not commit
+        if take_first:
+            gas.add("take", [self.worker.transact(self.market.functions.takeBatches([batch_id]))], self)
         if commit:
             hashes = [keccak(b"output %d %d" % (batch_id, i)) for i in range(n)]
             gas.add("commit", [self.worker.transact(self.market.functions.commitResults([batch_id], [hashes]))], self)
@@ -242,10 +260,10 @@ class GasBench:
 
     # ------------------------------------------------------------------ paths
 
-    def unaudited(self, n: int) -> PathGas:
-        gas = PathGas("unaudited", n)
+    def unaudited(self, n: int, take_first: bool | None = None) -> PathGas:
+        gas = PathGas("unaudited" if take_first is None else "unaudited, taken on first", n)
         batch_id, _ = self._create(gas, n, 0)
-        self._take_commit(gas, batch_id, n)
+        self._take_commit(gas, batch_id, n, take_first=take_first)
         self._mine(601)
         gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))], self)
         return gas
@@ -315,7 +333,6 @@ class GasBench:
         """One batch-1 unaudited job: the receipt of each of its transactions."""
         receipts: dict[str, TxReceipt] = {}
         batch_id, _ = self._create(PathGas("profile", 1), 1, 0, receipts)
-        receipts["take"] = self.worker.transact(self.market.functions.takeBatches([batch_id]))
         receipts["commit"] = self.worker.transact(
             self.market.functions.commitResults([batch_id], [[keccak(b"profiled output")]])
         )
@@ -342,7 +359,7 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
         cold.path = "unaudited, first job ever"
         rows = [run(n) for run in bench.paths().values() for n in batches]
         if 1 in batches:
-            rows.append(bench.unaudited_busy())
+            rows += [bench.unaudited(1, take_first=True), bench.unaudited_busy()]
         profile = {step: bench.profile(r) for step, r in bench.profile_unaudited().items()}
         withdraw = bench.worker.transact(bench.market.functions.withdraw())
     # The opcode trace on a chain of its own: anvil keeps every transaction's steps in memory

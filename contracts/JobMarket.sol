@@ -90,26 +90,19 @@ contract JobMarket is JobAudits {
     /// @param batchIds The batches.
     function takeBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
-        if (!_staking.isActive(msg.sender, IStaking.Role.Worker)) {
-            revert JobMarketNotRegistered(msg.sender, IStaking.Role.Worker);
-        }
+        _requireActiveWorker();
         uint256 totalCollateral;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            Batch storage batch = _requireBatch(batchId, BatchStatus.Open);
-            uint32 deadline = uint32(block.timestamp) + batch.timeout;
-            uint256 collateral = batch.size * _collateral(batch.price);
-            batch.worker = msg.sender;
-            batch.deadline = deadline;
-            batch.status = BatchStatus.Taken;
-            totalCollateral += collateral;
-            emit BatchTaken(batchId, msg.sender, deadline, collateral);
+            totalCollateral += _take(batchId, _requireBatch(batchId, BatchStatus.Open));
         }
         _staking.lock(msg.sender, IStaking.Role.Worker, totalCollateral);
     }
 
     /// @notice Commits one output hash per job for batches the caller took on, before their
-    ///         deadlines. The audit draw uses the hash of the next block, unknown to the caller.
+    ///         deadlines, or for open batches, which it takes on in the same transaction (one
+    ///         transaction instead of two for a worker that computes an open batch while idle).
+    ///         The audit draw uses the hash of the next block, unknown to the caller.
     /// @param batchIds The batches.
     /// @param outputHashes For each batch, keccak256 of each job's canonical output, in order.
     function commitResults(uint256[] calldata batchIds, bytes32[][] calldata outputHashes) external {
@@ -119,11 +112,22 @@ contract JobMarket is JobAudits {
         }
         uint32 seedBlock = uint32(block.number + 1);
         uint32 challengeDeadline = uint32(block.timestamp) + _challengeWindow;
+        uint256 takenCollateral;
+        bool activeChecked;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            Batch storage batch = _requireBatch(batchId, BatchStatus.Taken);
-            if (batch.worker != msg.sender) revert JobMarketNotWorker(batchId, msg.sender);
-            if (block.timestamp > batch.deadline) revert JobMarketDeadlinePassed(batchId, batch.deadline);
+            Batch storage batch = _batches[batchId];
+            if (batch.status == BatchStatus.Open) {
+                if (!activeChecked) {
+                    _requireActiveWorker();
+                    activeChecked = true;
+                }
+                takenCollateral += _take(batchId, batch);
+            } else {
+                _requireBatch(batchId, BatchStatus.Taken);
+                if (batch.worker != msg.sender) revert JobMarketNotWorker(batchId, msg.sender);
+                if (block.timestamp > batch.deadline) revert JobMarketDeadlinePassed(batchId, batch.deadline);
+            }
             bytes32[] calldata hashes = outputHashes[i];
             if (hashes.length != batch.size) revert JobMarketLengthMismatch(batchId, batch.size, hashes.length);
             for (uint256 j; j < hashes.length; ++j) {
@@ -134,6 +138,7 @@ contract JobMarket is JobAudits {
             batch.status = BatchStatus.Committed;
             emit ResultsCommitted(batchId, msg.sender, hashes, seedBlock, challengeDeadline);
         }
+        if (takenCollateral != 0) _staking.lock(msg.sender, IStaking.Role.Worker, takenCollateral);
     }
 
     // ------------------------------------------------------- anyone, by time
@@ -250,6 +255,22 @@ contract JobMarket is JobAudits {
         _creditBalance(batch.worker, batchId, workerPayment, CreditReason.WorkerPayment);
         _creditBalance(_treasury, batchId, protocolFee, CreditReason.ProtocolFee);
         _creditBalance(batch.requester, batchId, premium, CreditReason.Refund);
+    }
+
+    /// @dev Takes an open batch on for the caller and returns the collateral its jobs need.
+    function _take(uint256 batchId, Batch storage batch) private returns (uint256 collateral) {
+        uint32 deadline = uint32(block.timestamp) + batch.timeout;
+        collateral = batch.size * _collateral(batch.price);
+        batch.worker = msg.sender;
+        batch.deadline = deadline;
+        batch.status = BatchStatus.Taken;
+        emit BatchTaken(batchId, msg.sender, deadline, collateral);
+    }
+
+    function _requireActiveWorker() private view {
+        if (!_staking.isActive(msg.sender, IStaking.Role.Worker)) {
+            revert JobMarketNotRegistered(msg.sender, IStaking.Role.Worker);
+        }
     }
 
     /// @dev Validates one batch request and returns its effective audit rate.

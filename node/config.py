@@ -74,6 +74,10 @@ class WorkerSettings(NodeSettings):
     # rounds of a queue shrink, so that they split evenly between workers. Set: a fixed round.
     take_max_jobs: int | None = None
     take_max_batches: int = 64
+    # An idle worker computes an open backlog of at most this many jobs before taking it on, and
+    # then takes it on in the commit: one transaction instead of two (0: always take first). A
+    # longer backlog is taken first, so that workers split it rather than all compute it.
+    commit_open_max_jobs: int = 16
     finalize_margin: float = 1.0
     withdraw_interval: float = 0.0  # Seconds between automatic withdrawals; 0 = never.
     faults: WorkerFaults = Field(default_factory=WorkerFaults)

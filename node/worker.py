@@ -149,9 +149,14 @@ class Worker(NodeDaemon):
         computing = self._computing[1] if self._computing else set()
         if any(b not in computing for b in self.store.batch_deadlines("taken")):
             return False
+        if (computing | self._computed.keys()) & self.store.batch_deadlines("open").keys():
+            return False  # Open batches computed while idle: their commit takes them on.
+        backlog = self.store.jobs_with_status("open")
+        if self._idle() and 0 < backlog <= self.settings.commit_open_max_jobs and self._compute_open():
+            return True
         ids: list[int] = []
         jobs = 0
-        most = self.settings.round_jobs(self.store.jobs_with_status("open"))
+        most = self.settings.round_jobs(backlog)
         for batch_id, _, data, _ in self.store.batches_with_status("open", self.settings.take_max_batches):
             if ids and jobs + data["size"] > most:
                 break
@@ -167,6 +172,23 @@ class Worker(NodeDaemon):
         log.info("batches taken", extra={"batches": ids})
         return True
 
+    def _idle(self) -> bool:
+        return self._computing is None and not self._computed and not self.store.batch_deadlines("taken")
+
+    def _compute_open(self) -> bool:
+        """An idle worker computes a small open backlog before taking it on, then takes it on
+        and commits it in one transaction: one transaction less (about 30,000 gas for a lone
+        job) and no take round trip before the result. Another worker may commit first; then
+        only this worker's idle time was spent."""
+        if self.settings.faults.silent_after_take:
+            return False
+        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status("open") if b not in self._computed]
+        if not pending:
+            return False
+        self._submit(pending)
+        log.info("computing open batches while idle", extra={"batches": [b for b, _, _ in pending]})
+        return True
+
     def _start_compute(self) -> bool:
         """Hands the taken batches not yet computed to the background thread, if it is free."""
         if self._computing is not None or self.settings.faults.silent_after_take:
@@ -174,10 +196,13 @@ class Worker(NodeDaemon):
         pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status("taken") if b not in self._computed]
         if not pending:
             return False
+        self._submit(pending)
+        return True
+
+    def _submit(self, pending: list[tuple[int, str, dict[str, Any]]]) -> None:
         future = self._compute_pool.submit(self._compute, pending)
         future.add_done_callback(lambda _: self.wake())
         self._computing = (future, {b for b, _, _ in pending})
-        return True
 
     def _collect(self) -> bool:
         """Takes the hashes of a finished background computation; re-raises its failure."""
@@ -189,8 +214,9 @@ class Worker(NodeDaemon):
         return True
 
     def _commit_computed(self) -> bool:
-        taken = self.store.batch_deadlines("taken")
-        self._computed = {b: h for b, h in self._computed.items() if b in taken}  # Drop lost ones.
+        # Drop lost ones. Open ones were computed while idle: the commit takes them on.
+        live = self.store.batch_deadlines("taken").keys() | self.store.batch_deadlines("open").keys()
+        self._computed = {b: h for b, h in self._computed.items() if b in live}
         if not self._computed:
             return False
         ids = sorted(self._computed)
@@ -198,6 +224,9 @@ class Worker(NodeDaemon):
         receipt = self._send("commit", self.client.market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
             self._mark_from_receipt(receipt, "ResultsCommitted", "committed", "challengeDeadline")
+            self._computed = {b: h for b, h in self._computed.items() if b not in ids}
+            taken = sum(event.name == "BatchTaken" for event in self.listener.decode_logs(receipt["logs"]))
+            self.metrics.batches.labels("taken").inc(taken)
             self.metrics.batches.labels("committed").inc(len(ids))
             log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
         return True

@@ -134,10 +134,41 @@ def test_commit_results_reverts_if_hash_count_differs_from_batch_size(proto, mar
         market.commitResults([batch_id], [[keccak(b"a")], [keccak(b"b")]], sender=worker)
 
 
-def test_commit_results_reverts_if_not_taken(proto, market, requester, worker):
+def test_commit_results_takes_an_open_batch_on_and_commits_it_in_one_transaction(
+    proto, market, staking, chain, requester, worker
+):
+    open_id, _ = proto.create(requester, batch(b"a", b"b"))
+    taken_id, _ = proto.create(requester)
+    proto.take(worker, taken_id)
+    hashes = [output_hashes(open_id, 2), output_hashes(taken_id, 1)]
+    tx = proto.commit(worker, [open_id, taken_id], hashes)
+    now = chain.blocks[tx.block_number].timestamp
+    assert tx.events.filter(market.BatchTaken) == [
+        market.BatchTaken(batchId=open_id, worker=worker, deadline=now + TIMEOUT, collateral=2 * COLLATERAL)
+    ]
+    assert [e.batchId for e in tx.events.filter(market.ResultsCommitted)] == [open_id, taken_id]
+    assert staking.CollateralLocked(account=worker, role=WORKER, amount=2 * COLLATERAL) in tx.events
+    assert staking.getStake(worker, WORKER).locked == 3 * COLLATERAL
+    stored = market.getBatch(open_id)
+    assert (stored.worker, stored.status, stored.seedBlock, stored.deadline) == (
+        worker.address,
+        BatchStatus.COMMITTED,
+        tx.block_number + 1,
+        now + WINDOW,
+    )
+
+
+def test_commit_results_reverts_for_an_open_batch_if_not_registered_worker(proto, market, requester, outsider):
     batch_id, _ = proto.create(requester)
-    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.OPEN):
-        proto.commit(worker, [batch_id], [[keccak(b"a")]])
+    with ape.reverts(market.JobMarketNotRegistered, account=outsider, role=WORKER):
+        proto.commit(outsider, [batch_id])
+
+
+def test_commit_results_reverts_if_already_committed(proto, market, requester, worker, worker2):
+    batch_id, _ = proto.create(requester)
+    proto.commit(worker, [batch_id])
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.COMMITTED):
+        proto.commit(worker2, [batch_id])
 
 
 # -------------------------------------------------------------- expireBatches

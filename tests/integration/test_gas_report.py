@@ -14,9 +14,14 @@ def by_path_of(rows):
 
 def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
     result = measure((1, 8))
-    *rows, busy = result["rows"]  # Last: batch-1 jobs created alone, 64 per worker transaction.
+    # Last: a batch-1 job taken on first, and batch-1 jobs created alone, 64 per worker transaction.
+    *rows, take_first, busy = result["rows"]
     by_path = by_path_of(rows)
     lone = by_path[("unaudited", 1)]
+    # The idle worker's node takes a small batch on in its commit: one transaction less.
+    assert lone["steps"].keys() == {"create", "commit", "finalize"}
+    assert take_first["path"] == "unaudited, taken on first" and take_first["txs"] == lone["txs"] + 1
+    assert take_first["per_job"] > lone["per_job"] + TX_BASE_GAS
     assert busy["path"] == "unaudited, 64 lone jobs per worker transaction" and busy["batch"] == 1
     assert busy["txs"] == 64 + 3 and busy["jobs"] == 64
     assert busy["steps_per_job"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
@@ -45,15 +50,15 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert result["cold"]["per_job"] > by_path[("unaudited", 1)]["per_job"]
     assert result["withdraw_gas"] > TX_BASE_GAS
     steps = render_steps(result)
-    assert steps.count("\n|") == 1 + 2 * 4  # Header rule, and four steps at batch 1 and 8.
+    assert steps.count("\n|") == 1 + 2 * 3  # Header rule, and three steps at batch 1 and 8.
     assert "| 1 | create |" in steps and "| 8 | finalize |" in steps
     table = render(result)
     assert table.count("\n|") == len(result["rows"]) + 2  # Header rule, the rows and the cold row.
     profile = result["profile_batch1_unaudited"]
-    assert set(profile) == {"create", "take", "commit", "finalize"}
+    assert set(profile) == {"create", "commit", "finalize"}
     assert profile["create"][0]["call"] == "JobMarket.createBatches"
     assert any(c["call"] == "Credit.transferFrom" for c in profile["create"])
-    assert any(c["call"] == "Staking.lock" for c in profile["take"])
+    assert any(c["call"] == "Staking.lock" for c in profile["commit"])
     assert "JobMarket.finalizeBatches" in render_profile(result)
     # The opcode trace (of the same job on a traced chain) explains every unit of gas: no refund,
     # nothing unattributed, and the totals differ from the untraced job's by calldata alone.

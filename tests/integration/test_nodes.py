@@ -287,6 +287,19 @@ def test_worker_serves_4xx_with_reason_for_unknown_job(devnet, nodes):
     assert httpx.get(f"{worker.url}/health").json()["address"] == worker.account.address
 
 
+def test_idle_worker_takes_a_lone_batch_on_in_its_commit_transaction(devnet, nodes):
+    nodes.worker("idle-worker", 39, models="digits-mlp")  # Accounts 6-15 have all served.
+    client = requester(devnet, 5)
+    sub = client.submit(DigitsMLP.name, digit_inputs(2, offset=600), DIGIT_PRICE)
+    assert client.wait(sub.batch_id, {"finalized"}, timeout=60) == "finalized"
+    market, start = devnet.market_contract, devnet.deployment.block_number
+    taken = market.events.BatchTaken().get_logs(argument_filters={"batchId": sub.batch_id}, from_block=start)
+    committed = market.events.ResultsCommitted().get_logs(argument_filters={"batchId": sub.batch_id}, from_block=start)
+    assert len(taken) == len(committed) == 1
+    assert taken[0]["transactionHash"] == committed[0]["transactionHash"]  # One transaction, not two.
+    assert taken[0]["args"]["worker"] == committed[0]["args"]["worker"] == devnet.accounts[39].address
+
+
 def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, engine):
     payload = encode_pixels(DIGITS.data[500])
     tampered = encode_pixels(DIGITS.data[501])
