@@ -147,12 +147,15 @@ class Worker(NodeDaemon):
         # Hold one round of work besides the one computing: enough to keep the engine busy,
         # little enough to leave work to other workers.
         computing = self._computing[1] if self._computing else set()
-        if any(b not in computing for b in self.store.batch_deadlines("taken")):
+        taken = self.store.batch_deadlines("taken")
+        if any(b not in computing for b in taken):
             return False
-        if (computing | self._computed.keys()) & self.store.batch_deadlines("open").keys():
+        busy = computing | self._computed.keys()
+        if busy & self.store.batch_deadlines("open").keys():
             return False  # Open batches computed while idle: their commit takes them on.
         backlog = self.store.jobs_with_status("open")
-        if self._idle() and 0 < backlog <= self.settings.commit_open_max_jobs and self._compute_open():
+        idle = not busy and not taken
+        if idle and 0 < backlog <= self.settings.commit_open_max_jobs and self._compute_open():
             return True
         ids: list[int] = []
         jobs = 0
@@ -171,9 +174,6 @@ class Worker(NodeDaemon):
         self.metrics.batches.labels("taken").inc(len(ids))
         log.info("batches taken", extra={"batches": ids})
         return True
-
-    def _idle(self) -> bool:
-        return self._computing is None and not self._computed and not self.store.batch_deadlines("taken")
 
     def _compute_open(self) -> bool:
         """An idle worker computes a small open backlog before taking it on, then takes it on
@@ -223,10 +223,11 @@ class Worker(NodeDaemon):
         hashes = [self._computed[b] for b in ids]
         receipt = self._send("commit", self.client.market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
+            # Batches taken on in the commit: marked taken first, as the listener's events do.
+            taken_on = self._mark_from_receipt(receipt, "BatchTaken", "taken", "deadline")
+            self.metrics.batches.labels("taken").inc(taken_on)
             self._mark_from_receipt(receipt, "ResultsCommitted", "committed", "challengeDeadline")
             self._computed = {b: h for b, h in self._computed.items() if b not in ids}
-            taken = sum(event.name == "BatchTaken" for event in self.listener.decode_logs(receipt["logs"]))
-            self.metrics.batches.labels("taken").inc(taken)
             self.metrics.batches.labels("committed").inc(len(ids))
             log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
         return True
@@ -279,13 +280,17 @@ class Worker(NodeDaemon):
 
     def _mark_from_receipt(
         self, receipt: RawReceipt, event_name: str, status: str, deadline_arg: str | None = None
-    ) -> None:
-        """Sets the status of the batches the receipt's `event_name` events name, at once: the
-        listener delivers the same events later, and handles them the same way."""
+    ) -> int:
+        """Sets the status of the batches the receipt's `event_name` events name, at once (the
+        listener delivers the same events later, and handles them the same way); returns how
+        many it set."""
+        marked = 0
         for event in self.listener.decode_logs(receipt["logs"]):
             if event.name == event_name:
                 a = event.args
                 self.store.set_batch_status(a["batchId"], status, a[deadline_arg] if deadline_arg else None)
+                marked += 1
+        return marked
 
     def _send(self, action: str, fn: Any, batch_ids: list[int]) -> RawReceipt | None:
         """Sends one transaction; on an expected race marks the batch named by the error and
