@@ -23,10 +23,10 @@ when it arrives while the worker is busy:
              node does under load (the requester's side does not amortize, the worker's does)
 
 A batch of N jobs is one `createBatches`, `takeBatches` (where taken on first), `commitResults`,
-`drawAudits` and `finalizeBatches` transaction. The audits are spread over the verifiers at random; each sends
-its verdicts in one `submitVerdicts`, as the verifier node does; a dispute panel's votes are one
-transaction each. The worker's `withdraw` is
-reported on its own: it is one transaction for any number of jobs.
+`drawAudits` and `finalizeBatches` transaction. The audits are spread over the verifiers at
+random; each sends its verdicts in one `submitVerdicts`, as the verifier node does; a dispute
+panel's votes are one transaction each. The worker's `withdraw` is reported on its own: it is
+one transaction for any number of jobs.
 
 Figures are for a market in steady state: one job has run before, so the market's token balance
 and the treasury's and worker's internal balances are already non-zero (the first job ever pays

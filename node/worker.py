@@ -182,7 +182,7 @@ class Worker(NodeDaemon):
         only this worker's idle time was spent."""
         if self.settings.faults.silent_after_take:
             return False
-        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status("open") if b not in self._computed]
+        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status("open")]  # Idle: none computed.
         if not pending:
             return False
         self._submit(pending)
@@ -227,7 +227,7 @@ class Worker(NodeDaemon):
             taken_on = self._mark_from_receipt(receipt, "BatchTaken", "taken", "deadline")
             self.metrics.batches.labels("taken").inc(taken_on)
             self._mark_from_receipt(receipt, "ResultsCommitted", "committed", "challengeDeadline")
-            self._computed = {b: h for b, h in self._computed.items() if b not in ids}
+            self._computed = {}  # All of them committed.
             self.metrics.batches.labels("committed").inc(len(ids))
             log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
         return True
