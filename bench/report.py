@@ -53,6 +53,22 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _timing(result: dict[str, Any]) -> list[str]:
+    """Where the run's time went, and how its workloads were sized (results from before either
+    was recorded have neither)."""
+    lines = []
+    if "steps_s" in result:
+        lines.append("Time per part: " + ", ".join(f"{k} {v:.0f} s" for k, v in result["steps_s"].items()) + ".")
+    if "sizing" in result:
+        size = result["sizing"]
+        lines.append(
+            f"Workloads sized to this machine: raw PyTorch ran {size['raw_per_s']} sentences/s at batch 16, so each "
+            f"end-to-end workload has {size['jobs']:,} jobs (about {size['run_s']:.0f} s of raw work, at most "
+            f"4,096; batch 1 half of it) and each raw baseline {size['raw_sample']} sentences."
+        )
+    return [*lines, ""] if lines else []
+
+
 def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
     m = result["machine"]
     out = [
@@ -63,6 +79,7 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
         + ".",
         "",
+        *_timing(result),
         "## Targets",
         "",
         "| target | limit | measured | |",

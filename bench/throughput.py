@@ -51,10 +51,16 @@ MODEL = "all-MiniLM-L6-v2"
 PRICE = 10_000  # The model's minimum: 0.01 credit per job.
 REQUESTER = 2
 JOBS_PER_TX = 256  # Inputs per createBatches transaction (about 100 KB of calldata).
-# Jobs per workload: about 30 s of steady state, so that the fixed tail of every run (the last
-# commit waits out the 1 s challenge window in whole-second block timestamps: 1 to 2 s) weighs
-# about 5% of the time rather than 10% (2048 jobs, before).
+# Jobs per workload, at most: about 30 s of steady state on a machine at full speed, so that the
+# fixed tail of every run (the last commit waits out the 1 s challenge window in whole-second block
+# timestamps: 1 to 2 s) weighs about 5% of the time rather than 10% (2048 jobs, before).
 JOBS = 4096
+# On a slower machine the workloads shrink so the whole benchmark keeps to its time: each is sized
+# to about RUN_S seconds of raw PyTorch, never under MIN_JOBS; each raw baseline to about
+# SAMPLE_S seconds per variant, from 128 to 512 sentences.
+RUN_S = 35.0
+MIN_JOBS = 1024
+SAMPLE_S = 3.0
 POLL_S = 0.1  # The requester's event poll: one eth_getLogs.
 
 
@@ -103,6 +109,22 @@ def raw_best(texts: list[bytes], batch: int, threads: int) -> dict[str, float]:
     if threads > 1:
         variants["by_length_parallel"] = raw_throughput(texts, batch, threads, by_length=True, parallel=True)
     return variants | {"best": max(variants.values())}
+
+
+def workload_size(raw_per_s: float) -> tuple[int, int]:
+    """(jobs per workload, sentences per raw baseline) for raw PyTorch at `raw_per_s`: about
+    RUN_S seconds of raw work, a multiple of 256 from MIN_JOBS to JOBS, and about SAMPLE_S seconds,
+    a multiple of 64 from 128 to 512."""
+    jobs = min(JOBS, max(MIN_JOBS, int(raw_per_s * RUN_S) // 256 * 256))
+    return jobs, min(512, max(128, int(raw_per_s * SAMPLE_S) // 64 * 64))
+
+
+def size_workloads(cores: int, jobs: int | None = None) -> dict[str, Any]:
+    """Sizes the workloads to this machine's speed from one quick raw measurement (batch 16 on
+    every core, nothing else running); `jobs`, if given, fixes the jobs per workload."""
+    speed = raw_throughput(sentences(256), 16, cores, by_length=True)
+    sized, sample = workload_size(speed)
+    return {"raw_per_s": round(speed, 1), "jobs": jobs or sized, "raw_sample": sample, "run_s": RUN_S}
 
 
 class Progress:
@@ -222,12 +244,19 @@ def peak_memory(devnet: Devnet) -> dict[str, float]:
 
 
 def measure(
-    jobs: int, batches: list[int], workers: list[int], cores: int, root: Path, audit_rates: list[float]
+    jobs: int,
+    batches: list[int],
+    workers: list[int],
+    cores: int,
+    root: Path,
+    audit_rates: list[float],
+    raw_sample: int = 512,
 ) -> dict[str, Any]:
     """Throughput at each batch size with each worker count (p = 0.1), then, on the one-worker
-    devnet, the verification cost at each audit rate (batch 64)."""
+    devnet, the verification cost at each audit rate (batch 64). Raw PyTorch runs on the first
+    `raw_sample` sentences."""
     texts = sentences(jobs)
-    sample = texts[:512]
+    sample = texts[:raw_sample]
     rows, costs = [], []
     memory: dict[str, float] = {}
     for count in workers:
@@ -255,8 +284,9 @@ def measure(
                     | {"ratio": row["jobs_per_s"] / best}
                 )
             if count == workers[0]:
+                # MIN_JOBS jobs each, whatever the machine: a rate of 0.05 audits about 50 of them.
                 for rate in audit_rates:
-                    costs.append(verification_cost(run_workload(devnet, texts[: jobs // 4], 64, rate)))
+                    costs.append(verification_cost(run_workload(devnet, texts[:MIN_JOBS], 64, rate)))
             memory |= {f"{n}, {count} worker(s)": v for n, v in peak_memory(devnet).items()}
         finally:
             devnet.down()
@@ -282,14 +312,17 @@ def verification_cost(row: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="End-to-end embedding throughput against raw PyTorch.")
-    parser.add_argument("--jobs", type=int, default=JOBS)
+    parser.add_argument("--jobs", type=int, help="jobs per workload (default: sized to the machine)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--audit-rates", type=float, nargs="+", default=[0.05, 0.1, 0.25])
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as root:
-        result = measure(args.jobs, args.batches, args.workers, args.cores, Path(root), args.audit_rates)
+        size = size_workloads(args.cores, args.jobs)
+        result = measure(
+            size["jobs"], args.batches, args.workers, args.cores, Path(root), args.audit_rates, size["raw_sample"]
+        )
         print(json.dumps(result, indent=2))
     return 0
 
