@@ -57,8 +57,9 @@ JOBS_PER_TX = 256  # Inputs per createBatches transaction (about 100 KB of calld
 JOBS = 4096
 # On a slower machine the workloads shrink so the whole benchmark keeps to its time: each is sized
 # to about RUN_S seconds of raw PyTorch, never under MIN_JOBS; each raw baseline to about
-# SAMPLE_S seconds per variant, from 128 to 512 sentences.
-RUN_S = 35.0
+# SAMPLE_S seconds per variant, from 128 to 512 sentences. Workloads are whole multiples of 512
+# jobs, so that two workers split batches of 256 evenly (with 7, one worker runs the last alone).
+RUN_S = 40.0
 MIN_JOBS = 1024
 SAMPLE_S = 3.0
 POLL_S = 0.1  # The requester's event poll: one eth_getLogs.
@@ -113,9 +114,9 @@ def raw_best(texts: list[bytes], batch: int, threads: int) -> dict[str, float]:
 
 def workload_size(raw_per_s: float) -> tuple[int, int]:
     """(jobs per workload, sentences per raw baseline) for raw PyTorch at `raw_per_s`: about
-    RUN_S seconds of raw work, a multiple of 256 from MIN_JOBS to JOBS, and about SAMPLE_S seconds,
+    RUN_S seconds of raw work, a multiple of 512 from MIN_JOBS to JOBS, and about SAMPLE_S seconds,
     a multiple of 64 from 128 to 512."""
-    jobs = min(JOBS, max(MIN_JOBS, int(raw_per_s * RUN_S) // 256 * 256))
+    jobs = min(JOBS, max(MIN_JOBS, int(raw_per_s * RUN_S) // 512 * 512))
     return jobs, min(512, max(128, int(raw_per_s * SAMPLE_S) // 64 * 64))
 
 
