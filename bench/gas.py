@@ -28,6 +28,12 @@ random; each sends its verdicts in one `submitVerdicts`, as the verifier node do
 panel's votes are one transaction each. The worker's `withdraw` is reported on its own: it is
 one transaction for any number of jobs.
 
+The requester has deposited credits into the market once (`deposit`), so each `createBatches`
+pays its escrow from that internal balance instead of with a token transfer. One more row pays
+from the wallet instead, with an allowance, as a requester that never deposited does:
+
+- unaudited, paid from the wallet: create (with its `transferFrom`), commit, finalize
+
 Figures are for a market in steady state: one job has run before, so the market's token balance
 and the treasury's and worker's internal balances are already non-zero (the first job ever pays
 about 40,000 more to create them; it is reported as its own row).
@@ -140,16 +146,18 @@ class GasBench:
         self.senders = [TxSender(self.w3, a, decoder) for a in accounts]
         owner, self.requester, self.worker, self.keeper = self.senders[:4]
         self.verifiers = self.senders[4:9]
+        self.wallet_requester = self.senders[9]  # Pays each batch from its wallet: no deposit.
         config = DeployConfig(market=MarketParams(base_audit_bps=0))
         model = ModelSpec(name="bench", model_id=MODEL_ID, mode="exact", min_price=PAYMENT)
         self.deployment: Deployment = deploy_protocol(self.w3, owner, config, [model], artifacts)
         self.market = self.deployment.contract(self.w3, "JobMarket")
         credit = self.deployment.contract(self.w3, "Credit")
         staking = self.deployment.contract(self.w3, "Staking")
-        for s in (self.requester, self.worker, *self.verifiers):
+        for s in (self.requester, self.wallet_requester, self.worker, *self.verifiers):
             owner.transact(credit.functions.mint(s.address, 10**7 * CREDIT_UNIT))
             s.transact(credit.functions.approve(self.market.address, 2**256 - 1))
             s.transact(credit.functions.approve(staking.address, 2**256 - 1))
+        self.requester.transact(self.market.functions.deposit(10**6 * CREDIT_UNIT))
         self.worker.transact(staking.functions.stake(WORKER, 10**6 * CREDIT_UNIT, "http://127.0.0.1:9001"))
         for v in self.verifiers:
             v.transact(staking.functions.stake(VERIFIER, 10**6 * CREDIT_UNIT, ""))
@@ -167,7 +175,12 @@ class GasBench:
     # ------------------------------------------------------------------ steps
 
     def _create(
-        self, gas: PathGas, n: int, audit_bps: int, keep: dict[str, TxReceipt] | None = None
+        self,
+        gas: PathGas,
+        n: int,
+        audit_bps: int,
+        keep: dict[str, TxReceipt] | None = None,
+        requester: TxSender | None = None,
     ) -> tuple[int, list[int]]:
         """One batch of n jobs; returns the batch id and the job ids."""
         inputs = []
@@ -176,7 +189,7 @@ class GasBench:
             payload = b"input %d" % self._nonce
             inputs.append((keccak(payload), payload, ""))
         request = (bytes.fromhex(MODEL_ID[2:]), PAYMENT, 600, audit_bps, False, inputs)
-        receipt = self.requester.transact(self.market.functions.createBatches([request]))
+        receipt = (requester or self.requester).transact(self.market.functions.createBatches([request]))
         gas.add("create", [receipt], self)
         if keep is not None:
             keep["create"] = receipt
@@ -260,9 +273,10 @@ class GasBench:
 
     # ------------------------------------------------------------------ paths
 
-    def unaudited(self, n: int, take_first: bool | None = None) -> PathGas:
-        gas = PathGas("unaudited" if take_first is None else "unaudited, taken on first", n)
-        batch_id, _ = self._create(gas, n, 0)
+    def unaudited(self, n: int, take_first: bool | None = None, from_wallet: bool = False) -> PathGas:
+        path = "unaudited" if take_first is None else "unaudited, taken on first"
+        gas = PathGas("unaudited, paid from the wallet" if from_wallet else path, n)
+        batch_id, _ = self._create(gas, n, 0, requester=self.wallet_requester if from_wallet else None)
         self._take_commit(gas, batch_id, n, take_first=take_first)
         self._mine(601)
         gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))], self)
@@ -359,7 +373,7 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
         cold.path = "unaudited, first job ever"
         rows = [run(n) for run in bench.paths().values() for n in batches]
         if 1 in batches:
-            rows += [bench.unaudited(1, take_first=True), bench.unaudited_busy()]
+            rows += [bench.unaudited(1, from_wallet=True), bench.unaudited(1, take_first=True), bench.unaudited_busy()]
         profile = {step: bench.profile(r) for step, r in bench.profile_unaudited().items()}
         withdraw = bench.worker.transact(bench.market.functions.withdraw())
     # The opcode trace on a chain of its own: anvil keeps every transaction's steps in memory

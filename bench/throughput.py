@@ -39,7 +39,7 @@ from eth_utils import event_abi_to_log_topic, keccak
 from web3.contract import Contract
 
 from bench.common import cpu_seconds, paused, peak_rss_mib, sentences
-from node.chain.deploy import MarketParams
+from node.chain.deploy import CREDIT_UNIT, MarketParams
 from node.chain.events import EventDecoder
 from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
@@ -231,7 +231,10 @@ def devnet_for(root: Path, workers: int, cores: int, audit_bps: int = 500, **wor
     market = MarketParams(base_audit_bps=audit_bps, challenge_window=1, verdict_window=60)
     devnet = Devnet(root, market=market, models=[MODEL]).up()
     devnet.fund(REQUESTER, 10**6)
-    devnet.senders[REQUESTER].transact(devnet.credit.functions.approve(devnet.market_contract.address, 2**256 - 1))
+    requester, market_contract = devnet.senders[REQUESTER], devnet.market_contract
+    requester.transact(devnet.credit.functions.approve(market_contract.address, 2**256 - 1))
+    # A requester that submits often deposits once and pays each batch from the market balance.
+    requester.transact(market_contract.functions.deposit(10**5 * CREDIT_UNIT))
     threads = max(1, cores // workers)
     for i in range(workers):
         devnet.start_worker(f"worker{i}", 6 + i, stake=10**5, threads=threads, **worker_env)

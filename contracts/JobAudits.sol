@@ -283,16 +283,16 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
 
     // -------------------------------------------------------------- internals
 
-    /// @dev Runs a committed batch's audit draw. Returns false if the seed was re-armed.
-    function _drawAudits(uint256 batchId, Batch storage batch) internal returns (bool) {
+    /// @dev Runs a committed batch's audit draw. Returns whether it ran (false if the seed was
+    ///      re-armed) and how many jobs it put under audit.
+    function _drawAudits(uint256 batchId, Batch storage batch) internal returns (bool drawn, uint256 audited) {
         bytes32 seed = blockhash(batch.seedBlock);
         if (seed == bytes32(0)) {
             uint32 seedBlock = uint32(block.number + 1);
             batch.seedBlock = seedBlock;
             emit AuditSeedRearmed(batchId, seedBlock);
-            return false;
+            return (false, 0);
         }
-        uint256 audited;
         uint256 auditBps = batch.auditBps;
         if (auditBps != 0) {
             uint256 size = batch.size;
@@ -306,7 +306,7 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         }
         batch.status = BatchStatus.Drawn;
         emit AuditsDrawn(batchId, audited);
-        return true;
+        return (true, audited);
     }
 
     function _assignAudit(uint256 jobId, Batch storage batch, bytes32 seed) private returns (bool) {

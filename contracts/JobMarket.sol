@@ -34,9 +34,10 @@ contract JobMarket is JobAudits {
 
     // ------------------------------------------------------------ requesters
 
-    /// @notice Creates batches of jobs and escrows their payments (plus any audit premium) in
-    ///         one `transferFrom`. Batch ids are consecutive; job `i` of batch `b` has id
-    ///         `b << 16 | i`.
+    /// @notice Creates batches of jobs and escrows their payments (plus any audit premium). The
+    ///         escrow is paid from the caller's internal balance first (deposits, refunds,
+    ///         earnings), then with one `transferFrom` for the rest. Batch ids are consecutive;
+    ///         job `i` of batch `b` has id `b << 16 | i`.
     /// @param requests The batches.
     /// @return firstBatchId The id of the first batch; the rest follow in order.
     function createBatches(BatchRequest[] calldata requests) external nonReentrant returns (uint256 firstBatchId) {
@@ -66,7 +67,25 @@ contract JobMarket is JobAudits {
         }
         _nextBatchId = firstBatchId + count;
 
-        _creditToken.safeTransferFrom(msg.sender, address(this), total);
+        uint256 balance = _balances[msg.sender];
+        uint256 fromBalance = balance < total ? balance : total;
+        if (fromBalance != 0) {
+            _balances[msg.sender] = balance - fromBalance;
+            emit Debited(msg.sender, firstBatchId, fromBalance);
+        }
+        if (total != fromBalance) _creditToken.safeTransferFrom(msg.sender, address(this), total - fromBalance);
+    }
+
+    /// @notice Deposits credits into the caller's internal balance, from which `createBatches`
+    ///         pays first: a requester that deposits once creates each batch without a token
+    ///         transfer (about 11,000 gas less per `createBatches`). `withdraw` pays it back out.
+    /// @param amount Credits, in base units; needs an allowance.
+    function deposit(uint256 amount) external nonReentrant {
+        if (amount == 0) revert JobMarketZeroDeposit(msg.sender);
+        _balances[msg.sender] += amount;
+        emit Deposited(msg.sender, amount);
+
+        _creditToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /// @notice Cancels open batches (not yet taken on) and refunds them to the caller's balance.
@@ -199,11 +218,17 @@ contract JobMarket is JobAudits {
                 revert JobMarketInvalidBatchStatus(batchId, status);
             }
             if (block.timestamp <= batch.deadline) revert JobMarketDeadlineNotReached(batchId, batch.deadline);
+            uint256 auditedJobs;
             if (status == BatchStatus.Committed) {
                 if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
-                if (!_drawAudits(batchId, batch)) continue;
+                bool drawn;
+                // Drawn just now, so no job was challenged yet: the draw's count is the batch's.
+                (drawn, auditedJobs) = _drawAudits(batchId, batch);
+                if (!drawn) continue;
+            } else {
+                auditedJobs = _auditedJobs[batchId];
             }
-            uint256 paidJobs = batch.size - _auditedJobs[batchId];
+            uint256 paidJobs = batch.size - auditedJobs;
             // Collateral unlocks are batched per run of batches from the same worker.
             address worker = batch.worker;
             if (worker != pendingWorker) {

@@ -77,6 +77,14 @@ class RequesterClient:
             raise ClientError(f"unknown model {name!r}")
         return model_id
 
+    def deposit(self, amount: int) -> str:
+        """Deposits `amount` credit base units into the market, approving it first if need be.
+        `submit` pays from that balance before the wallet. Returns the transaction hash."""
+        sender = self.chain.require_sender()
+        if self.chain.credit.functions.allowance(sender.address, self.market.address).call() < amount:
+            sender.transact(self.chain.credit.functions.approve(self.market.address, MAX_UINT))
+        return str(sender.transact(self.market.functions.deposit(amount))["transactionHash"].hex())
+
     def submit(
         self,
         model: str,
@@ -87,7 +95,8 @@ class RequesterClient:
         audit_bps: int = 0,
         reopen: bool = False,
     ) -> Submission:
-        """Escrows one batch of jobs; returns its id and the job ids."""
+        """Escrows one batch of jobs, paid from the market balance first (see `deposit`), then
+        from the wallet; returns its id and the job ids."""
         sender = self.chain.require_sender()
         request = (self.model_id(model), price, timeout, audit_bps, reopen, [(keccak(x), x, "") for x in inputs])
         allowance = self.chain.credit.functions.allowance(sender.address, self.market.address).call()

@@ -203,6 +203,8 @@ interface IJobMarket {
     error JobMarketInvalidAuditRate(uint256 index, uint256 auditBps, uint256 baseAuditBps);
     /// @notice The caller's internal balance is zero.
     error JobMarketNothingToWithdraw(address account);
+    /// @notice A deposit of zero credits.
+    error JobMarketZeroDeposit(address account);
 
     // ---------------------------------------------------------------- events
 
@@ -261,6 +263,10 @@ interface IJobMarket {
     event JobRejected(uint256 indexed jobId, address indexed worker, address indexed requester);
     /// @notice An internal balance was credited.
     event Credited(address indexed account, uint256 indexed batchId, uint256 amount, CreditReason reason);
+    /// @notice Credits were deposited into an internal balance, to pay for batches from there.
+    event Deposited(address indexed account, uint256 amount);
+    /// @notice An internal balance paid (part of) the escrow of batches created from `firstBatchId`.
+    event Debited(address indexed account, uint256 indexed firstBatchId, uint256 amount);
     /// @notice An internal balance was paid out.
     event Withdrawn(address indexed account, uint256 amount);
 }

@@ -13,6 +13,7 @@ from node.chain.deploy import CREDIT_UNIT
 from node.chain.tx import TxSender
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import CliError, InputError
+from node.client import RequesterClient
 
 ROLES = {"worker": 0, "verifier": 1}
 DEVNET_CHAIN_ID = 31337
@@ -41,7 +42,8 @@ role_option = click.option("--role", type=click.Choice(list(ROLES)), required=Tr
 @click.command()
 @pass_ctx
 def balance(ctx: Ctx) -> None:
-    """Credits in the wallet, earnings to withdraw, and stakes."""
+    """Credits in the wallet, the job-market balance to spend or withdraw (earnings, refunds,
+    deposits), and stakes."""
     chain, address = ctx.chain(), ctx.address()
     row = {
         "address": address,
@@ -112,9 +114,23 @@ def withdraw_stake(ctx: Ctx, role: str) -> None:
 
 
 @click.command()
+@click.argument("amount")
+@pass_ctx
+def deposit(ctx: Ctx, amount: str) -> None:
+    """Deposit credits into the job market: submitted jobs are paid from there first, without a
+    token transfer each (about 11,000 gas less per submit). `withdraw` pays back what is left."""
+    chain, units = ctx.chain(signer=True), to_units(amount)
+    if units == 0:
+        raise InputError("deposit more than zero credits")
+    tx = RequesterClient(chain).deposit(units)
+    withdrawable = credits(chain.market.functions.balanceOf(chain.address).call())
+    ctx.out.result({"deposited": amount, "withdrawable": withdrawable, "tx": tx})
+
+
+@click.command()
 @pass_ctx
 def withdraw(ctx: Ctx) -> None:
-    """Pay out earnings and refunds credited in the job market."""
+    """Pay out earnings, refunds and deposits left in the job market."""
     chain = ctx.chain(signer=True)
     amount = chain.market.functions.balanceOf(chain.address).call()
     chain.require_sender().transact(chain.market.functions.withdraw())
@@ -144,6 +160,12 @@ def _history(chain: ChainClient, address: str) -> list[dict[str, object]]:
             lambda a: f"credited {credits(a['amount'])} ({_REASONS[a['reason']]}, batch {a['batchId']})",
         ),
         (m.PartySlashed, {"account": address}, lambda a: f"slashed {credits(a['amount'])} (batch {a['batchId']})"),
+        (m.Deposited, {"account": address}, lambda a: f"deposited {credits(a['amount'])}"),
+        (
+            m.Debited,
+            {"account": address},
+            lambda a: f"paid {credits(a['amount'])} from the balance (batch {a['firstBatchId']} on)",
+        ),
         (m.Withdrawn, {"account": address}, lambda a: f"withdrew {credits(a['amount'])}"),
     ]
     rows = []

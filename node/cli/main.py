@@ -63,6 +63,7 @@ for command in (
     account.stake,
     account.unstake,
     account.withdraw_stake,
+    account.deposit,
     account.withdraw,
     account.history,
 ):

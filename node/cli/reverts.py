@@ -33,6 +33,7 @@ def explain(exc: ContractRevertError) -> str:
         "StakingStillUnbonding": lambda: f"still unbonding until {a.get('unbondsAt')}",
         "StakingExitNotRequested": lambda: "request the exit first: `nightshift unstake --role ...`",
         "JobMarketNothingToWithdraw": lambda: "nothing to withdraw",
+        "JobMarketZeroDeposit": lambda: "deposit more than zero credits",
         "ModelRegistryUnknownModel": lambda: "unknown model",
     }
     return messages[exc.name]() if exc.name in messages else f"rejected by the contract: {exc}"

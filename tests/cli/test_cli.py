@@ -141,6 +141,23 @@ def test_submit_digit_jobs_from_jsonl(cli, alice, tmp_path):
     assert float(balance["credits"]) < 100
 
 
+def test_deposit_then_submit_pays_from_market_balance(cli):
+    cli.json("wallet", "new", "carol")
+    cli.json("--wallet", "carol", "faucet", "10")
+    assert cli.json("--wallet", "carol", "deposit", "1")["withdrawable"] == "1"
+    cli.json(
+        "--wallet", "carol", "job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "hi", "--max-price", "0.05"
+    )  # fmt: skip
+    balance = cli.json("--wallet", "carol", "balance")
+    assert (balance["credits"], balance["withdrawable"]) == ("9", "0.95")
+    events = [row["event"] for row in cli.json("--wallet", "carol", "history")]
+    assert {"Deposited", "BatchCreated", "Debited"} <= set(events)
+
+
+def test_deposit_of_zero_exits_6(cli, alice):
+    assert_one_line_error(cli("--wallet", "alice", "deposit", "0"), 6, "deposit more than zero credits")
+
+
 def test_unknown_model_exits_6(cli, alice):
     result = cli("--wallet", "alice", "job", "submit", "--model", "gpt-9", "--input", "x", "--max-price", "1")
     assert_one_line_error(result, 6, "unknown model 'gpt-9'")

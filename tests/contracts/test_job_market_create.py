@@ -161,6 +161,53 @@ def test_create_batches_reverts_if_balance_insufficient(market, credit, outsider
         market.createBatches([batch()], sender=outsider)
 
 
+def test_deposit_credits_balance_and_emits_deposited(market, credit, requester, staked):
+    before = credit.balanceOf(requester)
+    tx = market.deposit(3 * PRICE, sender=requester)
+    assert tx.events.filter(market.Deposited) == [market.Deposited(account=requester, amount=3 * PRICE)]
+    assert market.balanceOf(requester) == 3 * PRICE
+    assert credit.balanceOf(requester) == before - 3 * PRICE
+    assert credit.balanceOf(market) == 3 * PRICE
+
+
+def test_deposit_reverts_if_zero(market, requester, staked):
+    with ape.reverts(market.JobMarketZeroDeposit, account=requester):
+        market.deposit(0, sender=requester)
+
+
+def test_create_batches_pays_from_deposit_without_transfer(proto, market, credit, requester):
+    market.deposit(5 * PRICE, sender=requester)
+    wallet = credit.balanceOf(requester)
+    batch_id, tx = proto.create(requester, batch(b"a", b"b"))
+    debited = market.Debited(account=requester, firstBatchId=batch_id, amount=2 * PRICE)
+    assert tx.events.filter(market.Debited) == [debited]
+    assert tx.decode_logs(credit.Transfer) == []
+    assert market.balanceOf(requester) == 3 * PRICE
+    assert credit.balanceOf(requester) == wallet
+
+
+def test_create_batches_pays_rest_of_balance_by_transfer(proto, market, credit, requester):
+    market.deposit(PRICE, sender=requester)
+    wallet = credit.balanceOf(requester)
+    batch_id, tx = proto.create(requester, batch(b"a", b"b", b"c"))
+    assert tx.events.filter(market.Debited) == [market.Debited(account=requester, firstBatchId=batch_id, amount=PRICE)]
+    assert tx.events.filter(credit.Transfer) == [
+        credit.Transfer(**{"from": requester, "to": market, "value": 2 * PRICE})
+    ]
+    assert market.balanceOf(requester) == 0
+    assert credit.balanceOf(requester) == wallet - 2 * PRICE
+    assert credit.balanceOf(market) == 3 * PRICE
+
+
+def test_create_batches_spends_refund_before_wallet(proto, market, credit, requester):
+    cancelled, _ = proto.create(requester, batch(b"a"))
+    market.cancelBatches([cancelled], sender=requester)
+    wallet = credit.balanceOf(requester)
+    proto.create(requester, batch(b"b"))
+    assert market.balanceOf(requester) == 0
+    assert credit.balanceOf(requester) == wallet
+
+
 def test_cancel_batches_refunds_open_batches_to_balance(proto, market, requester):
     batch_id, _ = proto.create(requester, batch(b"a", b"b", audit_bps=10_000))
     tx = market.cancelBatches([batch_id], sender=requester)

@@ -14,10 +14,15 @@ def by_path_of(rows):
 
 def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
     result = measure((1, 8))
-    # Last: a batch-1 job taken on first, and batch-1 jobs created alone, 64 per worker transaction.
-    *rows, take_first, busy = result["rows"]
+    # Last: a batch-1 job paid from the wallet, one taken on first, and batch-1 jobs created
+    # alone, 64 per worker transaction.
+    *rows, from_wallet, take_first, busy = result["rows"]
     by_path = by_path_of(rows)
     lone = by_path[("unaudited", 1)]
+    # Paying the escrow with a transferFrom instead of from a deposit costs the create more.
+    assert from_wallet["path"] == "unaudited, paid from the wallet" and from_wallet["txs"] == lone["txs"]
+    assert from_wallet["steps"]["create"] > lone["steps"]["create"] + 10_000
+    assert from_wallet["steps"]["commit"] == lone["steps"]["commit"]
     # The idle worker's node takes a small batch on in its commit: one transaction less.
     assert lone["steps"].keys() == {"create", "commit", "finalize"}
     assert take_first["path"] == "unaudited, taken on first" and take_first["txs"] == lone["txs"] + 1
@@ -57,7 +62,7 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     profile = result["profile_batch1_unaudited"]
     assert set(profile) == {"create", "commit", "finalize"}
     assert profile["create"][0]["call"] == "JobMarket.createBatches"
-    assert any(c["call"] == "Credit.transferFrom" for c in profile["create"])
+    assert not any(c["call"] == "Credit.transferFrom" for c in profile["create"])  # Paid from the deposit.
     assert any(c["call"] == "Staking.lock" for c in profile["commit"])
     assert "JobMarket.finalizeBatches" in render_profile(result)
     # The opcode trace (of the same job on a traced chain) explains every unit of gas: no refund,
