@@ -36,7 +36,7 @@ from the wallet instead, with an allowance, as a requester that never deposited 
 
 Figures are for a market in steady state: one job has run before, so the market's token balance
 and the treasury's and worker's internal balances are already non-zero (the first job ever pays
-about 40,000 more to create them; it is reported as its own row).
+about 34,000 more to create them; it is reported as its own row).
 
 Next to each figure are the floors it is measured against, per job: 21,000 per transaction, the
 calldata of the transactions' input (4 gas per zero byte, 16 per other byte), and the cheapest
