@@ -12,6 +12,7 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 
 from node.chain.client import ChainClient
+from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.inference.engine import InferenceEngine
 from node.server import MAX_RESULTS
@@ -80,10 +81,16 @@ class RequesterClient:
     def deposit(self, amount: int) -> str:
         """Deposits `amount` credit base units into the market, approving it first if need be.
         `submit` pays from that balance before the wallet. Returns the transaction hash."""
+        sender = self._approved(amount)
+        return str(sender.transact(self.market.functions.deposit(amount))["transactionHash"].hex())
+
+    def _approved(self, amount: int) -> TxSender:
+        """The signer, with the market allowed to pull at least `amount` of its credits (it
+        approves the maximum once, when the allowance falls short)."""
         sender = self.chain.require_sender()
         if self.chain.credit.functions.allowance(sender.address, self.market.address).call() < amount:
             sender.transact(self.chain.credit.functions.approve(self.market.address, MAX_UINT))
-        return str(sender.transact(self.market.functions.deposit(amount))["transactionHash"].hex())
+        return sender
 
     def submit(
         self,
@@ -97,11 +104,8 @@ class RequesterClient:
     ) -> Submission:
         """Escrows one batch of jobs, paid from the market balance first (see `deposit`), then
         from the wallet; returns its id and the job ids."""
-        sender = self.chain.require_sender()
         request = (self.model_id(model), price, timeout, audit_bps, reopen, [(keccak(x), x, "") for x in inputs])
-        allowance = self.chain.credit.functions.allowance(sender.address, self.market.address).call()
-        if allowance < len(inputs) * price * 2:
-            sender.transact(self.chain.credit.functions.approve(self.market.address, MAX_UINT))
+        sender = self._approved(len(inputs) * price * 2)
         receipt = sender.transact(self.market.functions.createBatches([request]))
         (event,) = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)
         batch_id = event["args"]["batchId"]
