@@ -21,6 +21,9 @@ when it arrives while the worker is busy:
 - unaudited, 64 lone jobs per worker transaction: 64 batch-1 jobs, each created alone in its own
              transaction, that a busy worker takes on, commits and finalizes 64 at a time, as its
              node does under load (the requester's side does not amortize, the worker's does)
+- unaudited, lone jobs in a stream: batch-1 jobs one after another, each in transactions of its
+             own on both sides: the worker's commit of each also finalizes the job before it,
+             whose window has ended, in one `multicall`, as its node does (`finalize_hold`)
 
 A batch of N jobs is one `createBatches`, `takeBatches` (where taken on first), `commitResults`,
 `drawAudits` and `finalizeBatches` transaction. The audits are spread over the verifiers at
@@ -295,6 +298,24 @@ class GasBench:
         gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches(ids))], self)
         return gas
 
+    def unaudited_stream(self) -> PathGas:
+        """Batch-1 jobs in a steady stream: each created alone, and the worker's commit of each
+        also finalizing the job before it in one `multicall`. Per job: one create and one
+        worker transaction."""
+        gas = PathGas("unaudited, lone jobs in a stream", 1)
+        before, _ = self._create(PathGas("the job before", 1), 1, 0)
+        self._take_commit(PathGas("the job before", 1), before, 1)
+        self._mine(601)
+        batch_id, _ = self._create(gas, 1, 0)
+        calls = [
+            self.market.encode_abi("commitResults", [[batch_id], [[keccak(b"output %d" % batch_id)]]]),
+            self.market.encode_abi("finalizeBatches", [[before]]),
+        ]
+        gas.add("commit + finalize", [self.worker.transact(self.market.functions.multicall(calls))], self)
+        self._mine(601)  # The next job's commit would finalize this one; here a keeper does.
+        self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
+        return gas
+
     def _audited_batch(self, gas: PathGas, n: int) -> tuple[list[int], dict[int, str]]:
         """A batch with every job audited, drawn: its job ids and each job's verifier."""
         batch_id, ids = self._create(gas, n, 10_000)
@@ -373,7 +394,12 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
         cold.path = "unaudited, first job ever"
         rows = [run(n) for run in bench.paths().values() for n in batches]
         if 1 in batches:
-            rows += [bench.unaudited(1, from_wallet=True), bench.unaudited(1, take_first=True), bench.unaudited_busy()]
+            rows += [
+                bench.unaudited(1, from_wallet=True),
+                bench.unaudited(1, take_first=True),
+                bench.unaudited_busy(),
+                bench.unaudited_stream(),
+            ]
         profile = {step: bench.profile(r) for step, r in bench.profile_unaudited().items()}
         withdraw = bench.worker.transact(bench.market.functions.withdraw())
     # The opcode trace on a chain of its own: anvil keeps every transaction's steps in memory

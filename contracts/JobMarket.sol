@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {JobAudits} from "./JobAudits.sol";
@@ -13,7 +14,10 @@ import {JobAudits} from "./JobAudits.sol";
 ///         hash per job; a random draw after the commit picks jobs for audit; after the
 ///         challenge window anyone finalizes the batch, crediting internal balances that
 ///         `withdraw` pays out. Audits, disputes and per-job payouts live in `JobAudits`.
-contract JobMarket is JobAudits {
+///         OpenZeppelin's `multicall` runs several of these functions in one transaction, each
+///         with the caller as `msg.sender`: a worker commits new results and finalizes batches
+///         whose window has ended at once, one transaction base (21,000 gas) less.
+contract JobMarket is JobAudits, Multicall {
     using SafeERC20 for IERC20;
 
     IERC20 private immutable _creditToken;

@@ -3,7 +3,8 @@
 Its state machine lives in the store (`open` -> `taken` -> `committed` -> `finalized`, or
 `lost`, `expired`, `cancelled`), so a restart resumes from the listener's cursor and a
 reconciliation with the contract. Forward passes run in a background thread, so that the chain
-work of one round (events, take, commit, finalize) overlaps the inference of the next.
+work of one round (events, take, commit, finalize) overlaps the inference of the next. Batches
+due for finalizing ride on the next commit (`multicall`) when there is one.
 
 Every transaction is simulated first: one the contract would refuse (another worker was faster,
 a batch already committed) is never sent, and is logged at info as the expected race it is.
@@ -214,23 +215,43 @@ class Worker(NodeDaemon):
         return True
 
     def _commit_computed(self) -> bool:
-        # Drop lost ones. Open ones were computed while idle: the commit takes them on.
-        live = self.store.batch_deadlines("taken").keys() | self.store.batch_deadlines("open").keys()
-        self._computed = {b: h for b, h in self._computed.items() if b in live}
-        if not self._computed:
+        if not self._drop_lost():
             return False
         ids = sorted(self._computed)
         hashes = [self._computed[b] for b in ids]
-        receipt = self._send("commit", self.client.market.functions.commitResults(ids, hashes), ids)
+        market = self.client.market
+        due = self._due(0.0)
+        receipt = None
+        if due:  # Batches whose window has ended ride on the commit: one transaction less.
+            calls = [market.encode_abi("commitResults", [ids, hashes]), market.encode_abi("finalizeBatches", [due])]
+            receipt = self._send("commit", market.functions.multicall(calls), ids + due)
+            # Refused: if for a batch to commit (lost in a race), the next pass retries the rest;
+            # if for one to finalize (finalized by another, or our clock ahead), commit alone.
+            if receipt is None and self._drop_lost() == len(ids):
+                receipt = self._send("commit", market.functions.commitResults(ids, hashes), ids)
+        else:
+            receipt = self._send("commit", market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
             # Batches taken on in the commit: marked taken first, as the listener's events do.
             taken_on = self._mark_from_receipt(receipt, "BatchTaken", "taken", "deadline")
             self.metrics.batches.labels("taken").inc(taken_on)
             self._mark_from_receipt(receipt, "ResultsCommitted", "committed", "challengeDeadline")
+            finalized = self._mark_from_receipt(receipt, "BatchFinalized", "finalized")
+            self.metrics.batches.labels("finalized").inc(finalized)
             self._computed = {}  # All of them committed.
             self.metrics.batches.labels("committed").inc(len(ids))
-            log.info("results committed", extra={"batches": ids, "jobs": sum(len(h) for h in hashes)})
+            log.info(
+                "results committed",
+                extra={"batches": ids, "jobs": sum(len(h) for h in hashes), "finalized": finalized},
+            )
         return True
+
+    def _drop_lost(self) -> int:
+        """Forgets computed batches no longer ours to commit; returns how many are left. Open
+        ones were computed while idle: the commit takes them on."""
+        live = self.store.batch_deadlines("taken").keys() | self.store.batch_deadlines("open").keys()
+        self._computed = {b: h for b, h in self._computed.items() if b in live}
+        return len(self._computed)
 
     def _compute(self, batches: list[tuple[int, str, dict[str, Any]]]) -> dict[int, list[bytes]]:
         """Runs pending batches, pooling the jobs of each model into shared forward passes;
@@ -255,13 +276,16 @@ class Worker(NodeDaemon):
             self.store.save_outputs(stored)
         return hashes
 
-    def _finalize_due(self) -> bool:
+    def _due(self, hold: float) -> list[int]:
+        """Committed batches whose challenge window ended more than a margin plus `hold` ago."""
+        wait = self.settings.finalize_margin + hold
         now = time.time()
-        due = [
-            b
-            for b, deadline in self.store.batch_deadlines("committed").items()
-            if now > deadline + self.settings.finalize_margin
-        ]
+        return [b for b, deadline in self.store.batch_deadlines("committed").items() if now > deadline + wait]
+
+    def _finalize_due(self) -> bool:
+        """Finalizes due batches in a transaction of their own once they have waited
+        `finalize_hold` for a commit to ride on."""
+        due = self._due(self.settings.finalize_hold)
         if not due:
             return False
         receipt = self._send("finalize", self.client.market.functions.finalizeBatches(due), due)

@@ -1,4 +1,4 @@
-"""takeBatches, commitResults, expireBatches, drawAudits, finalizeBatches and withdraw."""
+"""takeBatches, commitResults, expireBatches, drawAudits, finalizeBatches, multicall and withdraw."""
 
 import ape
 from eth_abi import encode
@@ -390,6 +390,54 @@ def test_finalize_batches_reverts_if_not_committed(proto, market, requester, wor
 def test_finalize_batches_reverts_if_empty(market, outsider, staked):
     with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
         market.finalizeBatches([], sender=outsider)
+
+
+# ------------------------------------------------------------------ multicall
+
+
+def test_multicall_commits_and_finalizes_in_one_transaction_as_the_caller(
+    proto, market, staking, chain, requester, worker
+):
+    done = proto.committed_batch(requester, worker)
+    proto.after(WINDOW)
+    new, _ = proto.create(requester)
+    calls = [
+        market.commitResults.encode_input([new], [output_hashes(new, 1)]),
+        market.finalizeBatches.encode_input([done]),
+    ]
+    tx = market.multicall(calls, sender=worker)
+    now = chain.blocks[tx.block_number].timestamp
+    assert tx.events.filter(market.ResultsCommitted) == [
+        market.ResultsCommitted(
+            batchId=new,
+            worker=worker,
+            outputHashes=output_hashes(new, 1),
+            seedBlock=tx.block_number + 1,
+            challengeDeadline=now + WINDOW,
+        )
+    ]
+    assert tx.events.filter(market.BatchFinalized) == [
+        market.BatchFinalized(batchId=done, worker=worker, paidJobs=1, workerPayment=PRICE - PROTOCOL)
+    ]
+    assert (market.getBatch(new).status, market.getBatch(done).status) == (
+        BatchStatus.COMMITTED,
+        BatchStatus.FINALIZED,
+    )
+    assert market.balanceOf(worker) == PRICE - PROTOCOL
+    assert staking.getStake(worker, WORKER).locked == COLLATERAL  # The new batch's; the old one's unlocked.
+
+
+def test_multicall_reverts_every_call_with_the_failing_calls_error(proto, market, requester, worker):
+    pending = proto.committed_batch(requester, worker)
+    deadline = market.getBatch(pending).deadline
+    new, _ = proto.create(requester)
+    calls = [
+        market.commitResults.encode_input([new], [output_hashes(new, 1)]),
+        market.finalizeBatches.encode_input([pending]),
+    ]
+    with ape.reverts(market.JobMarketDeadlineNotReached, id=pending, deadline=deadline):
+        market.multicall(calls, sender=worker)
+    assert market.getBatch(new).status == BatchStatus.OPEN
 
 
 # ------------------------------------------------------------------- withdraw

@@ -14,9 +14,9 @@ def by_path_of(rows):
 
 def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
     result = measure((1, 8))
-    # Last: a batch-1 job paid from the wallet, one taken on first, and batch-1 jobs created
-    # alone, 64 per worker transaction.
-    *rows, from_wallet, take_first, busy = result["rows"]
+    # Last: a batch-1 job paid from the wallet, one taken on first, batch-1 jobs created alone,
+    # 64 per worker transaction, and a stream of batch-1 jobs.
+    *rows, from_wallet, take_first, busy, stream = result["rows"]
     by_path = by_path_of(rows)
     lone = by_path[("unaudited", 1)]
     # Paying the escrow with a transferFrom instead of from a deposit costs the create more.
@@ -31,6 +31,11 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert busy["txs"] == 64 + 3 and busy["jobs"] == 64
     assert busy["steps_per_job"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
     assert busy["per_job"] < lone["per_job"] - 60_000  # The worker's transactions amortize.
+    # In a stream, each commit also finalizes the job before: a transaction base less per job.
+    assert stream["path"] == "unaudited, lone jobs in a stream" and stream["txs"] == lone["txs"] - 1
+    assert stream["steps"].keys() == {"create", "commit + finalize"}
+    assert stream["steps"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
+    assert stream["per_job"] < lone["per_job"] - TX_BASE_GAS
     assert {r["path"] for r in rows} == {"unaudited", "audited", "disputed", "expired"}
     for path in ("unaudited", "expired"):
         one, eight = by_path[(path, 1)], by_path[(path, 8)]

@@ -300,6 +300,27 @@ def test_idle_worker_takes_a_lone_batch_on_in_its_commit_transaction(devnet, nod
     assert taken[0]["args"]["worker"] == committed[0]["args"]["worker"] == devnet.accounts[39].address
 
 
+def test_worker_finalizes_a_due_batch_in_the_transaction_that_commits_the_next(devnet, nodes):
+    # The hold keeps the first batch waiting for a commit to ride on, past its 6 s window.
+    nodes.worker("riding-worker", 38, models="digits-mlp", finalize_hold=120)
+    client = requester(devnet, 4)
+    first = client.submit(DigitsMLP.name, digit_inputs(1, offset=700), DIGIT_PRICE)
+    assert client.wait(first.batch_id, {"committed", "drawn"}, timeout=60) in ("committed", "drawn")
+    deadline = devnet.market_contract.functions.getBatch(first.batch_id).call()[6]
+    wait_until(lambda: time.time() > deadline + 2, 30, "the first batch's window to end")
+    assert client.status(first.batch_id) in ("committed", "drawn")  # Held, not finalized alone.
+    second = client.submit(DigitsMLP.name, digit_inputs(1, offset=701), DIGIT_PRICE)
+    assert client.wait(first.batch_id, {"finalized"}, timeout=60) == "finalized"
+    market, start = devnet.market_contract, devnet.deployment.block_number
+    finalized = market.events.BatchFinalized().get_logs(argument_filters={"batchId": first.batch_id}, from_block=start)
+    committed = market.events.ResultsCommitted().get_logs(
+        argument_filters={"batchId": second.batch_id}, from_block=start
+    )
+    assert len(finalized) == len(committed) == 1
+    assert finalized[0]["transactionHash"] == committed[0]["transactionHash"]  # One transaction, not two.
+    assert finalized[0]["args"]["worker"] == devnet.accounts[38].address
+
+
 def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, engine):
     payload = encode_pixels(DIGITS.data[500])
     tampered = encode_pixels(DIGITS.data[501])
