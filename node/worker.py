@@ -220,16 +220,14 @@ class Worker(NodeDaemon):
         ids = sorted(self._computed)
         hashes = [self._computed[b] for b in ids]
         market = self.client.market
-        due = self._due(0.0)
         receipt = None
+        due = self._due(0.0)
         if due:  # Batches whose window has ended ride on the commit: one transaction less.
             calls = [market.encode_abi("commitResults", [ids, hashes]), market.encode_abi("finalizeBatches", [due])]
             receipt = self._send("commit", market.functions.multicall(calls), ids + due)
-            # Refused: if for a batch to commit (lost in a race), the next pass retries the rest;
-            # if for one to finalize (finalized by another, or our clock ahead), commit alone.
-            if receipt is None and self._drop_lost() == len(ids):
-                receipt = self._send("commit", market.functions.commitResults(ids, hashes), ids)
-        else:
+        # Nothing due, or refused for a batch to finalize (finalized by another, our clock ahead):
+        # commit alone. Refused for a batch to commit (lost in a race): the next pass commits the rest.
+        if receipt is None and self._drop_lost() == len(ids):
             receipt = self._send("commit", market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
             # Batches taken on in the commit: marked taken first, as the listener's events do.
