@@ -227,7 +227,7 @@ class Worker(NodeDaemon):
             receipt = self._send("commit", market.functions.multicall(calls), ids + due)
         # Nothing due, or refused for a batch to finalize (finalized by another, our clock ahead):
         # commit alone. Refused for a batch to commit (lost in a race): the next pass commits the rest.
-        if receipt is None and self._drop_lost() == len(ids):
+        if receipt is None and (not due or self._drop_lost() == len(ids)):
             receipt = self._send("commit", market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
             # Batches taken on in the commit: marked taken first, as the listener's events do.
