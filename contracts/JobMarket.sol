@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {JobAudits} from "./JobAudits.sol";
@@ -27,7 +28,7 @@ contract JobMarket is JobAudits, Multicall {
 
     /// @param creditToken The credit token.
     /// @param modelRegistry The model registry.
-    /// @param staking_ The staking contract; its owner must then call `setJobMarket`.
+    /// @param staking_ The staking contract, deployed first with this market's address.
     /// @param params_ The protocol parameters.
     constructor(IERC20 creditToken, IModelRegistry modelRegistry, IStaking staking_, Params memory params_)
         JobAudits(staking_, params_)
@@ -48,22 +49,23 @@ contract JobMarket is JobAudits, Multicall {
         uint256 count = requests.length;
         if (count == 0) revert JobMarketInvalidBatchSize(0, 0);
         firstBatchId = _nextBatchId;
+        uint32 requesterId = _idOf(msg.sender);
         uint256 total;
         for (uint256 i; i < count; ++i) {
             BatchRequest calldata r = requests[i];
             uint16 auditBps = _checkRequest(i, r);
             uint256 batchId = firstBatchId + i;
             uint16 size = uint16(r.inputs.length); // At most maxBatchSize, a uint16: checked above.
-            _batches[batchId] = Batch({
-                requester: msg.sender,
+            _batches[batchId] = BatchSlot({
+                requesterId: requesterId,
+                workerId: 0,
                 price: r.price,
                 size: size,
                 auditBps: auditBps,
+                status: BatchStatus.Open,
                 reopenOnExpiry: r.reopenOnExpiry,
-                worker: address(0),
                 deadline: 0,
                 seedBlock: 0,
-                status: BatchStatus.Open,
                 timeout: r.timeout
             });
             total += size * (uint256(r.price) + _premium(r.price, auditBps));
@@ -71,10 +73,11 @@ contract JobMarket is JobAudits, Multicall {
         }
         _nextBatchId = firstBatchId + count;
 
-        uint256 balance = _balances[msg.sender];
+        // The requester's id (above) and balance share a slot: warm here.
+        uint256 balance = _accounts[msg.sender].balance;
         uint256 fromBalance = balance < total ? balance : total;
         if (fromBalance != 0) {
-            _balances[msg.sender] = balance - fromBalance;
+            _accounts[msg.sender].balance = uint224(balance - fromBalance); // At most `balance`: fits.
             emit Debited(msg.sender, firstBatchId, fromBalance);
         }
         if (total != fromBalance) _creditToken.safeTransferFrom(msg.sender, address(this), total - fromBalance);
@@ -86,7 +89,7 @@ contract JobMarket is JobAudits, Multicall {
     /// @param amount Credits, in base units; needs an allowance.
     function deposit(uint256 amount) external nonReentrant {
         if (amount == 0) revert JobMarketZeroDeposit(msg.sender);
-        _balances[msg.sender] += amount;
+        _accounts[msg.sender].balance += SafeCast.toUint224(amount);
         emit Deposited(msg.sender, amount);
 
         _creditToken.safeTransferFrom(msg.sender, address(this), amount);
@@ -96,10 +99,11 @@ contract JobMarket is JobAudits, Multicall {
     /// @param batchIds The batches; the caller must be their requester.
     function cancelBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
+        uint32 callerId = _existingIdOf(msg.sender);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            Batch storage batch = _requireBatch(batchId, BatchStatus.Open);
-            if (batch.requester != msg.sender) revert JobMarketNotRequester(batchId, msg.sender);
+            BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Open);
+            if (batch.requesterId != callerId) revert JobMarketNotRequester(batchId, msg.sender);
             batch.status = BatchStatus.Cancelled;
             emit BatchCancelled(batchId, msg.sender);
             _creditBalance(msg.sender, batchId, _escrowOf(batch), CreditReason.Refund);
@@ -114,10 +118,11 @@ contract JobMarket is JobAudits, Multicall {
     function takeBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
         _requireActiveWorker();
+        uint32 workerId = _idOf(msg.sender);
         uint256 totalCollateral;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            totalCollateral += _take(batchId, _requireBatch(batchId, BatchStatus.Open));
+            totalCollateral += _take(batchId, _requireBatch(batchId, BatchStatus.Open), workerId);
         }
         _staking.lock(msg.sender, IStaking.Role.Worker, totalCollateral);
     }
@@ -137,18 +142,20 @@ contract JobMarket is JobAudits, Multicall {
         uint32 challengeDeadline = uint32(block.timestamp) + _challengeWindow;
         uint256 takenCollateral;
         bool activeChecked;
+        // An id is given to a caller that has none only for a commit that then succeeds.
+        uint32 workerId = _idOf(msg.sender);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            Batch storage batch = _batches[batchId];
+            BatchSlot storage batch = _batches[batchId];
             if (batch.status == BatchStatus.Open) {
                 if (!activeChecked) {
                     _requireActiveWorker();
                     activeChecked = true;
                 }
-                takenCollateral += _take(batchId, batch);
+                takenCollateral += _take(batchId, batch, workerId);
             } else {
                 _requireBatch(batchId, BatchStatus.Taken);
-                if (batch.worker != msg.sender) revert JobMarketNotWorker(batchId, msg.sender);
+                if (batch.workerId != workerId) revert JobMarketNotWorker(batchId, msg.sender);
                 if (block.timestamp > batch.deadline) revert JobMarketDeadlinePassed(batchId, batch.deadline);
             }
             bytes32[] calldata hashes = outputHashes[i];
@@ -173,12 +180,13 @@ contract JobMarket is JobAudits, Multicall {
         _requireNonEmpty(batchIds.length);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            Batch storage batch = _requireBatch(batchId, BatchStatus.Taken);
+            BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Taken);
             if (block.timestamp <= batch.deadline) revert JobMarketDeadlineNotReached(batchId, batch.deadline);
-            address worker = batch.worker;
+            address worker = _workerOf(batch);
+            address requester = _requesterOf(batch);
             bool reopen = batch.reopenOnExpiry;
             if (reopen) {
-                batch.worker = address(0);
+                batch.workerId = 0;
                 batch.deadline = 0;
                 batch.status = BatchStatus.Open;
             } else {
@@ -187,8 +195,8 @@ contract JobMarket is JobAudits, Multicall {
             emit BatchTimedOut(batchId, worker, reopen);
 
             uint256 slashed = _slash(batchId, worker, IStaking.Role.Worker, batch.size * _collateral(batch.price));
-            _distributeSlash(batchId, slashed, batch.requester, new address[](0));
-            if (!reopen) _creditBalance(batch.requester, batchId, _escrowOf(batch), CreditReason.Refund);
+            _distributeSlash(batchId, slashed, requester, new address[](0));
+            if (!reopen) _creditBalance(requester, batchId, _escrowOf(batch), CreditReason.Refund);
         }
     }
 
@@ -200,7 +208,7 @@ contract JobMarket is JobAudits, Multicall {
         _requireNonEmpty(batchIds.length);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            Batch storage batch = _requireBatch(batchId, BatchStatus.Committed);
+            BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Committed);
             if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
             _drawAudits(batchId, batch);
         }
@@ -212,11 +220,11 @@ contract JobMarket is JobAudits, Multicall {
     /// @param batchIds The batches.
     function finalizeBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
-        address pendingWorker;
+        uint32 pendingWorkerId;
         uint256 pendingUnlock;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            Batch storage batch = _batches[batchId];
+            BatchSlot storage batch = _batches[batchId];
             BatchStatus status = batch.status;
             if (status != BatchStatus.Committed && status != BatchStatus.Drawn) {
                 revert JobMarketInvalidBatchStatus(batchId, status);
@@ -234,25 +242,25 @@ contract JobMarket is JobAudits, Multicall {
             }
             uint256 paidJobs = batch.size - auditedJobs;
             // Collateral unlocks are batched per run of batches from the same worker.
-            address worker = batch.worker;
-            if (worker != pendingWorker) {
-                _unlockWorker(pendingWorker, pendingUnlock);
-                pendingWorker = worker;
+            uint32 workerId = batch.workerId;
+            if (workerId != pendingWorkerId) {
+                _unlockWorker(pendingWorkerId, pendingUnlock);
+                pendingWorkerId = workerId;
                 pendingUnlock = 0;
             }
             pendingUnlock += paidJobs * _collateral(batch.price);
             _payBatch(batchId, batch, paidJobs);
         }
-        _unlockWorker(pendingWorker, pendingUnlock);
+        _unlockWorker(pendingWorkerId, pendingUnlock);
     }
 
     // ---------------------------------------------------------------- payouts
 
     /// @notice Pays out the caller's whole internal balance.
     function withdraw() external nonReentrant {
-        uint256 amount = _balances[msg.sender];
+        uint256 amount = _accounts[msg.sender].balance;
         if (amount == 0) revert JobMarketNothingToWithdraw(msg.sender);
-        _balances[msg.sender] = 0;
+        _accounts[msg.sender].balance = 0;
         emit Withdrawn(msg.sender, amount);
 
         _creditToken.safeTransfer(msg.sender, amount);
@@ -277,20 +285,22 @@ contract JobMarket is JobAudits, Multicall {
 
     // ---------------------------------------------------------------- internals
 
-    function _payBatch(uint256 batchId, Batch storage batch, uint256 paidJobs) private {
+    function _payBatch(uint256 batchId, BatchSlot storage batch, uint256 paidJobs) private {
         (uint256 workerPayment, uint256 protocolFee, uint256 premium) = _unauditedPayout(batch, paidJobs);
+        address worker = _workerOf(batch);
         batch.status = BatchStatus.Finalized;
-        emit BatchFinalized(batchId, batch.worker, paidJobs, workerPayment);
-        _creditBalance(batch.worker, batchId, workerPayment, CreditReason.WorkerPayment);
+        emit BatchFinalized(batchId, worker, paidJobs, workerPayment);
+        _creditBalance(worker, batchId, workerPayment, CreditReason.WorkerPayment);
         _creditBalance(_treasury, batchId, protocolFee, CreditReason.ProtocolFee);
-        _creditBalance(batch.requester, batchId, premium, CreditReason.Refund);
+        if (premium != 0) _creditBalance(_requesterOf(batch), batchId, premium, CreditReason.Refund);
     }
 
-    /// @dev Takes an open batch on for the caller and returns the collateral its jobs need.
-    function _take(uint256 batchId, Batch storage batch) private returns (uint256 collateral) {
+    /// @dev Takes an open batch on for the caller (id `workerId`) and returns the collateral its
+    ///      jobs need.
+    function _take(uint256 batchId, BatchSlot storage batch, uint32 workerId) private returns (uint256 collateral) {
         uint32 deadline = uint32(block.timestamp) + batch.timeout;
         collateral = batch.size * _collateral(batch.price);
-        batch.worker = msg.sender;
+        batch.workerId = workerId;
         batch.deadline = deadline;
         batch.status = BatchStatus.Taken;
         emit BatchTaken(batchId, msg.sender, deadline, collateral);
@@ -327,12 +337,12 @@ contract JobMarket is JobAudits, Multicall {
     }
 
     /// @dev What a batch escrowed: its price and any premium, for every job.
-    function _escrowOf(Batch storage batch) private view returns (uint256) {
+    function _escrowOf(BatchSlot storage batch) private view returns (uint256) {
         return batch.size * (uint256(batch.price) + _premium(batch.price, batch.auditBps));
     }
 
-    function _unlockWorker(address worker, uint256 amount) private {
-        if (amount != 0) _staking.unlock(worker, IStaking.Role.Worker, amount);
+    function _unlockWorker(uint32 workerId, uint256 amount) private {
+        if (amount != 0) _staking.unlock(_accountOf(workerId), IStaking.Role.Worker, amount);
     }
 
     function _requireNonEmpty(uint256 length) private pure {

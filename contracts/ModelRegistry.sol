@@ -39,7 +39,7 @@ contract ModelRegistry is IModelRegistry, Ownable {
         }
 
         _models[modelId] =
-            Model({name: name, mode: mode, toleranceHash: toleranceHash, minPrice: minPrice, active: true});
+            Model({name: name, mode: mode, minPrice: minPrice, active: true, toleranceHash: toleranceHash});
         _idsByName[name] = modelId;
         _modelIds.push(modelId);
         emit ModelRegistered(modelId, name, mode, toleranceHash, minPrice);

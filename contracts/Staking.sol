@@ -4,7 +4,6 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
@@ -13,7 +12,12 @@ import {IStaking} from "./interfaces/IStaking.sol";
 ///         collateral from these stakes and slashes it when a party loses. Leaving takes two
 ///         steps, `requestExit` then `withdrawStake` after the unbonding period, and stake
 ///         that backs open work cannot leave.
-contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
+/// @dev The job market is fixed at deployment, as an immutable: the deployer passes the
+///      address the market will have (its CREATE address, from the deployer's next nonce but
+///      one), and the market's constructor checks it. So Staking has no owner and no wiring
+///      step, and each lock, unlock or slash reads the market's address from the code instead
+///      of a storage slot (2,100 gas less per transaction).
+contract Staking is IStaking, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -21,8 +25,7 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
     uint64 private immutable _minWorkerStake;
     uint64 private immutable _minVerifierStake;
     uint40 private immutable _unbondingPeriod;
-
-    address private _jobMarket;
+    address private immutable _jobMarket;
     mapping(address account => mapping(Role role => Stake)) private _stakes;
     mapping(address worker => string url) private _workerUrls;
 
@@ -36,30 +39,24 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
     }
 
     /// @param creditToken The credit token.
+    /// @param jobMarket_ The job market, the only contract allowed to lock, unlock and slash:
+    ///        the address it will be deployed at.
     /// @param minWorkerStake The minimum stake to register as a worker.
     /// @param minVerifierStake The minimum stake to register as a verifier.
     /// @param unbondingPeriod Seconds between `requestExit` and `withdrawStake`.
-    /// @param initialOwner The account that connects the job market once.
     constructor(
         IERC20 creditToken,
+        address jobMarket_,
         uint64 minWorkerStake,
         uint64 minVerifierStake,
-        uint40 unbondingPeriod,
-        address initialOwner
-    ) Ownable(initialOwner) {
+        uint40 unbondingPeriod
+    ) {
+        if (jobMarket_ == address(0)) revert StakingZeroAddress();
         _creditToken = creditToken;
+        _jobMarket = jobMarket_;
         _minWorkerStake = minWorkerStake;
         _minVerifierStake = minVerifierStake;
         _unbondingPeriod = unbondingPeriod;
-    }
-
-    /// @notice Connects the job market, the only contract allowed to lock and slash. Once.
-    /// @param jobMarket The job market address.
-    function setJobMarket(address jobMarket) external onlyOwner {
-        if (_jobMarket != address(0)) revert StakingJobMarketAlreadySet(_jobMarket);
-        if (jobMarket == address(0)) revert StakingZeroAddress();
-        _jobMarket = jobMarket;
-        emit JobMarketSet(jobMarket);
     }
 
     /// @notice Stakes `amount` credits in `role` and (re)registers the caller. A worker gives
@@ -177,7 +174,7 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
         return _creditToken;
     }
 
-    /// @notice The connected job market (zero until set).
+    /// @inheritdoc IStaking
     function jobMarket() external view returns (address) {
         return _jobMarket;
     }

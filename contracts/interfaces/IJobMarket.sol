@@ -67,7 +67,8 @@ interface IJobMarket {
         Reject
     }
 
-    /// @notice A batch as stored: two slots.
+    /// @notice A batch's record, as `getBatch` returns it. The market stores it in one slot,
+    ///         with the requester and the worker as account ids (see `accountId`).
     /// @param requester Who paid, and who is refunded.
     /// @param price The payment per job, in credit base units.
     /// @param size The number of jobs.
@@ -161,6 +162,8 @@ interface IJobMarket {
 
     /// @notice The parameters are inconsistent (fee or slash shares above 100%, zero windows).
     error JobMarketInvalidParams();
+    /// @notice The staking contract names another job market than the one being deployed.
+    error JobMarketStakingMismatch(address staking, address stakingJobMarket);
     /// @notice A call with no batches, or a batch with no jobs or more than `maxBatchSize`.
     error JobMarketInvalidBatchSize(uint256 index, uint256 size);
     /// @notice Parallel arrays of different lengths.
@@ -269,4 +272,6 @@ interface IJobMarket {
     event Debited(address indexed account, uint256 indexed firstBatchId, uint256 amount);
     /// @notice An internal balance was paid out.
     event Withdrawn(address indexed account, uint256 amount);
+    /// @notice An account got its compact id, on its first batch as requester or worker.
+    event AccountRegistered(address indexed account, uint256 id);
 }

@@ -13,18 +13,19 @@ interface IModelRegistry {
         Tolerant
     }
 
-    /// @notice A registered model.
+    /// @notice A registered model. `mode`, `minPrice` and `active` share one slot, so the
+    ///         market's check of each new batch (`activeMinPrice`) reads one slot.
     /// @param name A human-readable name, unique in the registry.
     /// @param mode The verification policy.
-    /// @param toleranceHash keccak256 of the tolerance parameters (zero for `Exact`).
     /// @param minPrice The minimum payment per job, in credit base units.
     /// @param active Whether new jobs may name the model.
+    /// @param toleranceHash keccak256 of the tolerance parameters (zero for `Exact`).
     struct Model {
         string name;
         VerificationMode mode;
-        bytes32 toleranceHash;
         uint64 minPrice;
         bool active;
+        bytes32 toleranceHash;
     }
 
     /// @notice A model id is already registered.

@@ -24,9 +24,7 @@ interface IStaking {
 
     /// @notice Only the job market may lock, unlock or slash.
     error StakingOnlyJobMarket(address caller);
-    /// @notice The job market address was already set.
-    error StakingJobMarketAlreadySet(address jobMarket);
-    /// @notice The job market address is zero.
+    /// @notice The job market address given at deployment is zero.
     error StakingZeroAddress();
     /// @notice A stake of zero credits.
     error StakingZeroAmount();
@@ -49,8 +47,6 @@ interface IStaking {
     /// @notice Unlocking or slashing more than is locked.
     error StakingExceedsLocked(address account, Role role, uint256 amount, uint256 locked);
 
-    /// @notice The job market was connected (once, by the owner).
-    event JobMarketSet(address indexed jobMarket);
     /// @notice Credits were staked.
     event Staked(address indexed account, Role indexed role, uint256 amount, uint256 total);
     /// @notice A worker's result URL was set.
@@ -67,6 +63,9 @@ interface IStaking {
     event StakeSlashed(address indexed account, Role indexed role, uint256 amount);
     /// @notice A slash left the stake below the role's minimum, so the account takes no new work.
     event Deregistered(address indexed account, Role indexed role);
+
+    /// @notice The job market, the only contract that may lock, unlock and slash.
+    function jobMarket() external view returns (address);
 
     /// @notice Whether `account` is registered and not leaving `role`.
     function isActive(address account, Role role) external view returns (bool);

@@ -59,7 +59,7 @@ class ChainClient:
         """Registered models by name: id, mode, tolerance hash, minimum price, active."""
         models = {}
         for model_id in self.registry.functions.modelIds().call():
-            name, mode, tolerance_hash, min_price, active = self.registry.functions.getModel(model_id).call()
+            name, mode, min_price, active, tolerance_hash = self.registry.functions.getModel(model_id).call()
             models[name] = {
                 "model_id": bytes(model_id),
                 "mode": mode,

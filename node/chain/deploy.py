@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 from web3 import Web3
+from web3.types import Nonce
+from web3.utils.address import get_create_address
 
 from node.chain.artifacts import Artifact, load_artifacts
 from node.chain.deployments import ContractRecord, Deployment, ModelRecord
@@ -79,7 +81,8 @@ def deploy_protocol(
     models: list[ModelSpec],
     artifacts: dict[str, Artifact] | None = None,
 ) -> Deployment:
-    """Deploys Credit, Staking, ModelRegistry and JobMarket, wires them and registers `models`."""
+    """Deploys Credit, ModelRegistry, Staking and JobMarket (Staking naming the market's address
+    ahead) and registers `models`."""
     artifacts = artifacts or load_artifacts()
     owner = sender.address
     treasury = Web3.to_checksum_address(config.treasury or owner)
@@ -94,8 +97,12 @@ def deploy_protocol(
 
     credit = deploy("Credit", owner)
     registry = deploy("ModelRegistry", owner)
+    # Staking names the market as an immutable: the market's address is the CREATE address of
+    # the deployer's next nonce but one. The market's constructor checks that they agree.
+    owner_address = Web3.to_checksum_address(owner)
+    market_at = get_create_address(owner_address, Nonce(w3.eth.get_transaction_count(owner_address, "pending") + 1))
     staking = deploy(
-        "Staking", credit, config.min_worker_stake, config.min_verifier_stake, config.unbonding_period, owner
+        "Staking", credit, market_at, config.min_worker_stake, config.min_verifier_stake, config.unbonding_period
     )
     market = deploy("JobMarket", credit, registry, staking, config.market.as_tuple(treasury))
 
@@ -112,7 +119,6 @@ def deploy_protocol(
         },
         models=[],
     )
-    sender.transact(deployment.contract(w3, "Staking").functions.setJobMarket(market))
     reg = deployment.contract(w3, "ModelRegistry")
     for m in models:
         sender.transact(

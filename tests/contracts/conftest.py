@@ -81,28 +81,32 @@ def registry(project, owner):
 
 
 @pytest.fixture(scope="session")
-def staking(project, owner, credit):
-    return owner.deploy(project.Staking, credit, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING, owner)
-
-
-@pytest.fixture(scope="session")
-def market(project, owner, treasury, credit, registry, staking):
-    m = owner.deploy(project.JobMarket, credit, registry, staking, market_params(treasury))
-    staking.setJobMarket(m, sender=owner)
-    return m
-
-
-@pytest.fixture(scope="session")
 def deploy_market(project, owner, treasury, credit, registry):
-    """Deploys a separate Staking + JobMarket pair with some parameters changed."""
+    """Deploys a Staking + JobMarket pair, with some market parameters changed. Staking is
+    deployed first, naming the address the market gets from the owner's next nonce."""
 
     def deploy(**overrides):
-        stk = owner.deploy(project.Staking, credit, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING, owner)
+        market_at = owner.get_deployment_address(owner.nonce + 1)
+        stk = owner.deploy(project.Staking, credit, market_at, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING)
         mkt = owner.deploy(project.JobMarket, credit, registry, stk, market_params(treasury, **overrides))
-        stk.setJobMarket(mkt, sender=owner)
         return stk, mkt
 
     return deploy
+
+
+@pytest.fixture(scope="session")
+def protocol_pair(deploy_market):
+    return deploy_market()
+
+
+@pytest.fixture(scope="session")
+def staking(protocol_pair):
+    return protocol_pair[0]
+
+
+@pytest.fixture(scope="session")
+def market(protocol_pair):
+    return protocol_pair[1]
 
 
 @pytest.fixture(scope="session")

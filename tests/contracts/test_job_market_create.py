@@ -54,6 +54,19 @@ def test_create_batches_escrows_payment_and_emits_batch_created(proto, market, c
     assert market.nextBatchId() == 2
 
 
+def test_create_batches_gives_the_requester_an_account_id_on_its_first_batch(proto, market, requester, requester2):
+    assert market.accountId(requester) == 0
+    _, first = proto.create(requester)
+    assert first.events.filter(market.AccountRegistered) == [market.AccountRegistered(account=requester, id=1)]
+    _, again = proto.create(requester)
+    assert again.events.filter(market.AccountRegistered) == []
+    _, other = proto.create(requester2)
+    assert other.events.filter(market.AccountRegistered) == [market.AccountRegistered(account=requester2, id=2)]
+    assert (market.accountId(requester), market.accountId(requester2)) == (1, 2)
+    assert (market.accountOf(1), market.accountOf(2)) == (requester.address, requester2.address)
+    assert market.accountOf(3) == market.accountOf(2**32) == ape.utils.ZERO_ADDRESS
+
+
 def test_create_batches_with_uri_input_records_uri(proto, market, requester):
     _, tx = proto.create(requester, batch(inputs=[job_input(b"remote bytes", uri="https://example.org/in.bin")]))
     (event,) = tx.decode_logs(market.BatchCreated)
@@ -224,7 +237,10 @@ def test_cancel_batches_refunds_open_batches_to_balance(proto, market, requester
 def test_cancel_batches_reverts_if_not_requester(proto, market, requester, requester2):
     batch_id, _ = proto.create(requester)
     with ape.reverts(market.JobMarketNotRequester, batchId=batch_id, caller=requester2):
-        market.cancelBatches([batch_id], sender=requester2)
+        market.cancelBatches([batch_id], sender=requester2)  # No account id yet.
+    proto.create(requester2)
+    with ape.reverts(market.JobMarketNotRequester, batchId=batch_id, caller=requester2):
+        market.cancelBatches([batch_id], sender=requester2)  # Another requester's id.
 
 
 def test_cancel_batches_reverts_if_taken(proto, market, requester, worker):

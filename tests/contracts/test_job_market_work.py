@@ -162,6 +162,17 @@ def test_commit_results_reverts_for_an_open_batch_if_not_registered_worker(proto
     batch_id, _ = proto.create(requester)
     with ape.reverts(market.JobMarketNotRegistered, account=outsider, role=WORKER):
         proto.commit(outsider, [batch_id])
+    assert market.accountId(outsider) == 0  # The reverted commit gave it no id.
+
+
+def test_take_or_commit_gives_the_worker_an_account_id_on_its_first_batch(proto, market, requester, worker, worker2):
+    first, _ = proto.create(requester, batch(b"a"), batch(b"b"))
+    taken = proto.take(worker, first)
+    assert taken.events.filter(market.AccountRegistered) == [market.AccountRegistered(account=worker, id=2)]
+    committed = proto.commit(worker2, [first + 1])
+    assert committed.events.filter(market.AccountRegistered) == [market.AccountRegistered(account=worker2, id=3)]
+    assert proto.commit(worker, [first]).events.filter(market.AccountRegistered) == []
+    assert (market.getBatch(first).worker, market.getBatch(first + 1).worker) == (worker.address, worker2.address)
 
 
 def test_commit_results_reverts_if_already_committed(proto, market, requester, worker, worker2):

@@ -1,6 +1,6 @@
 import ape
 
-from .helpers import CREDIT, MIN_VERIFIER_STAKE, MIN_WORKER_STAKE, UNBONDING, VERIFIER, WORKER
+from .helpers import CREDIT, MIN_VERIFIER_STAKE, MIN_WORKER_STAKE, UNBONDING, VERIFIER, WORKER, market_params
 
 URL = "http://127.0.0.1:9100"
 
@@ -127,20 +127,17 @@ def test_lock_unlock_slash_revert_if_not_job_market(staking, worker, staked):
         staking.slash(worker, WORKER, 1, sender=worker)
 
 
-def test_set_job_market_reverts_if_already_set(staking, market, owner, requester):
-    with ape.reverts(staking.StakingJobMarketAlreadySet, jobMarket=market):
-        staking.setJobMarket(requester, sender=owner)
+def test_constructor_reverts_if_job_market_is_zero(project, owner, credit):
+    with ape.reverts(project.Staking.StakingZeroAddress):
+        owner.deploy(project.Staking, credit, ape.utils.ZERO_ADDRESS, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING)
 
 
-def test_set_job_market_reverts_if_zero_or_not_owner(project, owner, credit, requester):
-    fresh = owner.deploy(project.Staking, credit, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING, owner)
-    with ape.reverts(fresh.StakingZeroAddress):
-        fresh.setJobMarket(ape.utils.ZERO_ADDRESS, sender=owner)
-    with ape.reverts(fresh.OwnableUnauthorizedAccount, account=requester):
-        fresh.setJobMarket(requester, sender=requester)
-    tx = fresh.setJobMarket(requester, sender=owner)
-    assert tx.events == [fresh.JobMarketSet(jobMarket=requester)]
-    assert fresh.jobMarket() == requester
+def test_job_market_constructor_reverts_if_staking_names_another_market(
+    project, owner, credit, registry, treasury, requester
+):
+    stk = owner.deploy(project.Staking, credit, requester, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING)
+    with ape.reverts(project.JobMarket.JobMarketStakingMismatch, staking=stk, stakingJobMarket=requester):
+        owner.deploy(project.JobMarket, credit, registry, stk, market_params(treasury))
 
 
 def test_getters_report_configuration(staking, credit, market):
@@ -152,8 +149,8 @@ def test_getters_report_configuration(staking, credit, market):
 
 
 def test_unlock_and_slash_revert_if_more_than_locked(project, owner, credit, worker, outsider, funded):
-    fresh = owner.deploy(project.Staking, credit, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING, owner)
-    fresh.setJobMarket(outsider, sender=owner)  # `outsider` plays the job market.
+    # `outsider` plays the job market.
+    fresh = owner.deploy(project.Staking, credit, outsider, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING)
     credit.approve(fresh, 2**256 - 1, sender=worker)
     fresh.stake(WORKER, MIN_WORKER_STAKE, URL, sender=worker)
     fresh.lock(worker, WORKER, 10, sender=outsider)

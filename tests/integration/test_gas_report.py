@@ -56,7 +56,7 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
         floors = r["floor_base_per_job"] + r["floor_calldata_per_job"] + r["floor_storage_per_job"]
         assert floors <= r["per_job"]
     assert by_path[("disputed", 1)]["steps"].keys() >= {"reject", "panel votes"}
-    # The first job ever creates balances that later jobs only update.
+    # The first job ever creates balances and account ids that later jobs only read or update.
     assert result["cold"]["per_job"] > by_path[("unaudited", 1)]["per_job"]
     assert result["withdraw_gas"] > TX_BASE_GAS
     steps = render_steps(result)
@@ -79,7 +79,8 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
         assert by_kind[KINDS[0]] == TX_BASE_GAS
         assert all(v >= 0 for v in by_kind.values())
         assert abs(sum(by_kind.values()) - profile[step][0]["gas_used"]) <= 100
-    assert kinds["create"]["storage writes (SSTORE)"] >= 2 * 20_000  # The batch record's fresh slots.
+    # The batch record is one fresh slot; the rest of the create's writes update warm-able slots.
+    assert 20_000 <= kinds["create"]["storage writes (SSTORE)"] < 2 * 20_000
     assert render_kinds(kinds).endswith(f"**{sum(sum(k.values()) for k in kinds.values()):,}** |")
 
 
