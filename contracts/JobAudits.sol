@@ -548,11 +548,6 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev The id of `account`, or 0 if it has none; never gives one.
-    function _existingIdOf(address account) internal view returns (uint32) {
-        return _accounts[account].id;
-    }
-
     function _accountOf(uint32 id) internal view returns (address) {
         return _accountAt[id];
     }

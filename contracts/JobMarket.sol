@@ -99,7 +99,7 @@ contract JobMarket is JobAudits, Multicall {
     /// @param batchIds The batches; the caller must be their requester.
     function cancelBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
-        uint32 callerId = _existingIdOf(msg.sender);
+        uint32 callerId = _accounts[msg.sender].id; // 0, no one's, if it never had a batch.
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Open);
