@@ -5,7 +5,8 @@
 It starts a fresh anvil, deploys the protocol with the real contracts, and drives each path
 with real signed transactions:
 
-- unaudited: create, commit, finalize (the audit draw happens inside finalize)
+- unaudited: create, commit, finalize (the audit draw happens inside finalize; the worker
+             finalizes its own batch, as its node does)
 - audited:   create, commit, draw, accept verdicts (each verifier's in one transaction)
 - disputed:  create, commit, draw, reject verdicts (likewise), two panel rejects per job
              (the cheater is slashed)
@@ -283,7 +284,7 @@ class GasBench:
         batch_id, _ = self._create(gas, n, 0, requester=self.wallet_requester if from_wallet else None)
         self._take_commit(gas, batch_id, n, take_first=take_first)
         self._mine(601)
-        gas.add("finalize", [self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))], self)
+        gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches([batch_id]))], self)
         return gas
 
     def unaudited_busy(self, batches: int = BUSY_BATCHES) -> PathGas:
@@ -374,7 +375,7 @@ class GasBench:
             self.market.functions.commitResults([batch_id], [[keccak(b"profiled output")]])
         )
         self._mine(601)
-        receipts["finalize"] = self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
+        receipts["finalize"] = self.worker.transact(self.market.functions.finalizeBatches([batch_id]))
         return receipts
 
     def paths(self) -> dict[str, Callable[[int], PathGas]]:

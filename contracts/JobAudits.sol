@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ICollateralKeeper} from "./interfaces/ICollateralKeeper.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 
@@ -15,7 +16,11 @@ import {IStaking} from "./interfaces/IStaking.sol";
 ///      when it is taken. `blockhash` reaches back 256 blocks; a seed out of reach is re-armed
 ///      to the next block rather than read as "not audited". Panels and replacements mix the
 ///      previous block hash with `prevrandao`.
-abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
+///      Collateral. The market keeps what it has locked of each stake (`lockedOf`), in the
+///      slot that holds the account's id and balance: taking work already reads that slot and
+///      paying it already writes it, so a lock or unlock is no extra call and no extra slot.
+///      `Staking` holds the stakes, and asks `lockedOf` before a stake leaves.
+abstract contract JobAudits is IJobMarket, ICollateralKeeper, ReentrancyGuardTransient {
     uint256 internal constant BPS = 10_000;
     /// @dev How many active verifiers a draw looks at before giving up.
     uint256 private constant MAX_PROBES = 8;
@@ -63,11 +68,15 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
     ///      then the panel.
     mapping(uint256 jobId => address[]) private _jobVerifiers;
     mapping(uint256 jobId => mapping(address verifier => Vote)) private _votes;
-    /// @dev An account's internal balance, and its compact id once it has been a requester or a
-    ///      worker (0 before). They share a slot: a requester's batch reads and debits one slot.
+    /// @dev An account's compact id once it has been a requester or a worker (0 before), the
+    ///      collateral locked from its stakes, and its internal balance, in one slot: a
+    ///      requester's batch reads and debits one slot, and so does a worker's take or payout.
+    ///      A lock never exceeds the stake it is taken from, a uint64 in `Staking`.
     struct Account {
         uint32 id;
-        uint224 balance;
+        uint64 workerLocked;
+        uint64 verifierLocked;
+        uint96 balance;
     }
 
     mapping(address account => Account) internal _accounts;
@@ -170,10 +179,7 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         }
         if (block.timestamp > batch.deadline) revert JobMarketDeadlinePassed(jobId, batch.deadline);
         if (msg.sender == _workerOf(batch)) revert JobMarketSelfVerification(jobId, msg.sender);
-        if (!_staking.isActive(msg.sender, IStaking.Role.Verifier)) {
-            revert JobMarketNotRegistered(msg.sender, IStaking.Role.Verifier);
-        }
-        _staking.lock(msg.sender, IStaking.Role.Verifier, _collateral(batch.price));
+        _lock(msg.sender, IStaking.Role.Verifier, _collateral(batch.price));
         _jobVerifiers[jobId].push(msg.sender);
         _votes[jobId][msg.sender] = Vote.Reject;
         ++_auditedJobs[jobId >> INDEX_BITS];
@@ -286,6 +292,12 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
     /// @notice A verifier's vote on a job.
     function voteOf(uint256 jobId, address verifier) external view returns (Vote) {
         return _votes[jobId][verifier];
+    }
+
+    /// @inheritdoc ICollateralKeeper
+    function lockedOf(address account, IStaking.Role role) external view returns (uint256) {
+        Account storage record = _accounts[account];
+        return role == IStaking.Role.Worker ? record.workerLocked : record.verifierLocked;
     }
 
     /// @notice Credits `account` can withdraw.
@@ -474,7 +486,7 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         address worker = _workerOf(batch);
         audit.status = AuditStatus.Accepted;
         emit JobFinalized(jobId, worker, workerPayment);
-        _staking.unlock(worker, IStaking.Role.Worker, _collateral(batch.price));
+        _unlock(worker, IStaking.Role.Worker, _collateral(batch.price));
         _creditBalance(worker, batchId, workerPayment, CreditReason.WorkerPayment);
         _creditBalance(_treasury, batchId, protocolFee, CreditReason.ProtocolFee);
         _splitCredit(batchId, fee, verifiers, CreditReason.VerifierFee);
@@ -486,7 +498,7 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         (uint256 workerPayment, uint256 protocolFee, uint256 premium) = _unauditedPayout(batch, 1);
         address worker = _workerOf(batch);
         emit JobFinalized(jobId, worker, workerPayment);
-        _staking.unlock(worker, IStaking.Role.Worker, _collateral(batch.price));
+        _unlock(worker, IStaking.Role.Worker, _collateral(batch.price));
         _creditBalance(worker, batchId, workerPayment, CreditReason.WorkerPayment);
         _creditBalance(_treasury, batchId, protocolFee, CreditReason.ProtocolFee);
         if (premium != 0) _creditBalance(_requesterOf(batch), batchId, premium, CreditReason.Refund);
@@ -548,10 +560,6 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         }
     }
 
-    function _accountOf(uint32 id) internal view returns (address) {
-        return _accountAt[id];
-    }
-
     function _workerOf(BatchSlot storage batch) internal view returns (address) {
         return _accountAt[batch.workerId];
     }
@@ -560,8 +568,35 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         return _accountAt[batch.requesterId];
     }
 
+    /// @dev Locks `amount` of `account`'s stake in `role`, which must be active and have that
+    ///      much free.
+    function _lock(address account, IStaking.Role role, uint256 amount) internal {
+        uint256 staked = _staking.activeStake(account, role);
+        if (staked == 0) revert JobMarketNotRegistered(account, role);
+        Account storage record = _accounts[account];
+        uint256 locked = role == IStaking.Role.Worker ? record.workerLocked : record.verifierLocked;
+        // Cannot underflow: a lock never exceeds the stake, and a slash lowers both alike.
+        uint256 free;
+        unchecked {
+            free = staked - locked;
+        }
+        if (amount > free) revert JobMarketInsufficientFreeStake(account, role, amount, free);
+        // Fits: locked + amount <= staked, a uint64.
+        if (role == IStaking.Role.Worker) record.workerLocked = uint64(locked + amount);
+        else record.verifierLocked = uint64(locked + amount);
+    }
+
+    /// @dev Releases `amount` of `account`'s locked collateral in `role` (checked: a release of
+    ///      more than is locked would be a bug, and reverts).
+    function _unlock(address account, IStaking.Role role, uint256 amount) internal {
+        Account storage record = _accounts[account];
+        if (role == IStaking.Role.Worker) record.workerLocked -= SafeCast.toUint64(amount);
+        else record.verifierLocked -= SafeCast.toUint64(amount);
+    }
+
     /// @dev Slashes locked collateral and records it; returns the amount.
     function _slash(uint256 batchId, address account, IStaking.Role role, uint256 amount) internal returns (uint256) {
+        _unlock(account, role, amount);
         _staking.slash(account, role, amount);
         emit PartySlashed(batchId, account, role, amount);
         return amount;
@@ -569,8 +604,14 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
 
     function _creditBalance(address account, uint256 batchId, uint256 amount, CreditReason reason) internal {
         if (amount == 0) return;
-        _accounts[account].balance += SafeCast.toUint224(amount);
+        _addBalance(account, amount);
         emit Credited(account, batchId, amount, reason);
+    }
+
+    /// @dev Adds to an internal balance without a `Credited` event: for credits another event
+    ///      records.
+    function _addBalance(address account, uint256 amount) internal {
+        if (amount != 0) _accounts[account].balance += SafeCast.toUint96(amount);
     }
 
     /// @dev Picks a random active verifier that is not the worker, not already on the job and
@@ -587,8 +628,13 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
         for (uint256 j; j < probes; ++j) {
             address candidate = _staking.activeVerifierAt((start + j) % count);
             if (candidate == worker || _positionOf(verifiers, candidate) != type(uint256).max) continue;
-            if (_staking.freeStake(candidate, IStaking.Role.Verifier) < bond) continue;
-            _staking.lock(candidate, IStaking.Role.Verifier, bond);
+            Account storage record = _accounts[candidate];
+            uint256 locked = record.verifierLocked;
+            // Cannot underflow: a lock never exceeds the stake (active, as the list says).
+            unchecked {
+                if (_staking.activeStake(candidate, IStaking.Role.Verifier) - locked < bond) continue;
+            }
+            record.verifierLocked = uint64(locked + bond); // At most the stake: fits.
             verifiers.push(candidate);
             return candidate;
         }
@@ -596,7 +642,7 @@ abstract contract JobAudits is IJobMarket, ReentrancyGuardTransient {
     }
 
     function _unlockVerifier(address verifier, uint256 bond) private {
-        _staking.unlock(verifier, IStaking.Role.Verifier, bond);
+        _unlock(verifier, IStaking.Role.Verifier, bond);
     }
 
     function _allVoted(uint256 jobId, address[] storage verifiers) private view returns (bool) {

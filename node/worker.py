@@ -113,6 +113,8 @@ class Worker(NodeDaemon):
             self.store.set_batch_status(batch_id, "taken" if mine else "lost", a["deadline"] if mine else None)
         elif event.name == "ResultsCommitted" and mine:
             self.store.set_batch_status(batch_id, "committed", a["challengeDeadline"])
+        elif event.name == "ResultsCommitted":  # Another's commit, which took the batch on if it was open.
+            self.store.set_batch_status(batch_id, "lost")
         elif event.name == "BatchFinalized" and mine:
             self.store.set_batch_status(batch_id, "finalized")
         elif event.name == "BatchTimedOut" and mine:
@@ -219,6 +221,7 @@ class Worker(NodeDaemon):
             return False
         ids = sorted(self._computed)
         hashes = [self._computed[b] for b in ids]
+        taken_on = self.store.batch_deadlines("open").keys() & set(ids)
         market = self.client.market
         receipt = None
         due = self._due(0.0)
@@ -230,9 +233,8 @@ class Worker(NodeDaemon):
         if receipt is None and (not due or self._drop_lost() == len(ids)):
             receipt = self._send("commit", market.functions.commitResults(ids, hashes), ids)
         if receipt is not None:
-            # Batches taken on in the commit: marked taken first, as the listener's events do.
-            taken_on = self._mark_from_receipt(receipt, "BatchTaken", "taken", "deadline")
-            self.metrics.batches.labels("taken").inc(taken_on)
+            # Open batches it took on in the commit (the contract emits no `BatchTaken` for them).
+            self.metrics.batches.labels("taken").inc(len(taken_on))
             self._mark_from_receipt(receipt, "ResultsCommitted", "committed", "challengeDeadline")
             finalized = self._mark_from_receipt(receipt, "BatchFinalized", "finalized")
             self.metrics.batches.labels("finalized").inc(finalized)

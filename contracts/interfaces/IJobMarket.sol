@@ -180,6 +180,8 @@ interface IJobMarket {
     error JobMarketNotAssigned(uint256 jobId, address caller);
     /// @notice The caller is not an active staker in the role.
     error JobMarketNotRegistered(address account, IStaking.Role role);
+    /// @notice Not enough of the account's stake in `role` is free to lock `required`.
+    error JobMarketInsufficientFreeStake(address account, IStaking.Role role, uint256 required, uint256 available);
     /// @notice The job's worker cannot audit or challenge its own job.
     error JobMarketSelfVerification(uint256 jobId, address account);
     /// @notice The verifier already voted on the job.
@@ -224,11 +226,13 @@ interface IJobMarket {
     );
     /// @notice The requester cancelled an open batch and was refunded.
     event BatchCancelled(uint256 indexed batchId, address indexed requester);
-    /// @notice A worker took a batch on and locked collateral for all its jobs.
+    /// @notice A worker took a batch on ahead of its commit (`takeBatches`) and locked
+    ///         collateral for all its jobs. A batch taken on in its commit has no such event.
     event BatchTaken(uint256 indexed batchId, address indexed worker, uint32 deadline, uint256 collateral);
     /// @notice A worker missed its commit deadline; the batch was refunded or reopened.
     event BatchTimedOut(uint256 indexed batchId, address indexed worker, bool reopened);
-    /// @notice A worker committed the hashes of its outputs, one per job in order.
+    /// @notice A worker committed the hashes of its outputs, one per job in order. If the batch
+    ///         was open, the worker took it on in this commit, locking its collateral.
     event ResultsCommitted(
         uint256 indexed batchId,
         address indexed worker,
@@ -258,13 +262,18 @@ interface IJobMarket {
     event DisputeSettled(uint256 indexed jobId, bool workerWon, uint256 acceptVotes, uint256 rejectVotes);
     /// @notice Locked collateral of a losing party was slashed.
     event PartySlashed(uint256 indexed batchId, address indexed account, IStaking.Role role, uint256 amount);
-    /// @notice A batch's unaudited jobs were paid.
-    event BatchFinalized(uint256 indexed batchId, address indexed worker, uint256 paidJobs, uint256 workerPayment);
+    /// @notice A batch's unaudited jobs were paid: `workerPayment` was credited to the worker and
+    ///         `protocolFee` to the treasury. This event is the record of both credits (no
+    ///         `Credited` is emitted for them), one event instead of three per batch.
+    event BatchFinalized(
+        uint256 indexed batchId, address indexed worker, uint256 paidJobs, uint256 workerPayment, uint256 protocolFee
+    );
     /// @notice An audited job was settled in the worker's favour and paid.
     event JobFinalized(uint256 indexed jobId, address indexed worker, uint256 workerPayment);
     /// @notice The worker lost a job's dispute; the requester was refunded.
     event JobRejected(uint256 indexed jobId, address indexed worker, address indexed requester);
-    /// @notice An internal balance was credited.
+    /// @notice An internal balance was credited (a batch's finalization payout is recorded by
+    ///         `BatchFinalized` instead).
     event Credited(address indexed account, uint256 indexed batchId, uint256 amount, CreditReason reason);
     /// @notice Credits were deposited into an internal balance, to pay for batches from there.
     event Deposited(address indexed account, uint256 amount);

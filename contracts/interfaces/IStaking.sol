@@ -2,7 +2,9 @@
 pragma solidity 0.8.30;
 
 /// @title IStaking
-/// @notice Stakes of workers and verifiers, the collateral locked from them, and slashing.
+/// @notice Stakes of workers and verifiers, their exits and slashing. The collateral locked
+///         from a stake behind open work is kept by the job market, beside the account's
+///         balance, so that taking and settling work touch one slot in one contract.
 interface IStaking {
     /// @notice The two staked roles. Each has its own minimum stake.
     enum Role {
@@ -12,7 +14,7 @@ interface IStaking {
 
     /// @notice One account's stake in one role.
     /// @param amount Credits staked, locked part included.
-    /// @param locked Credits that back open jobs, audits or disputes.
+    /// @param locked Credits that back open jobs, audits or disputes (kept by the job market).
     /// @param unbondsAt When an exit was requested: the time the stake can be withdrawn; else 0.
     /// @param active Whether the account is registered and can take new work.
     struct Stake {
@@ -22,7 +24,7 @@ interface IStaking {
         bool active;
     }
 
-    /// @notice Only the job market may lock, unlock or slash.
+    /// @notice Only the job market may slash.
     error StakingOnlyJobMarket(address caller);
     /// @notice The job market address given at deployment is zero.
     error StakingZeroAddress();
@@ -42,10 +44,8 @@ interface IStaking {
     error StakingStillUnbonding(address account, Role role, uint256 unbondsAt);
     /// @notice Collateral is locked behind open jobs or disputes, so the stake cannot leave.
     error StakingStakeLocked(address account, Role role, uint256 locked);
-    /// @notice Not enough free stake to lock `required`.
-    error StakingInsufficientFreeStake(address account, Role role, uint256 required, uint256 available);
-    /// @notice Unlocking or slashing more than is locked.
-    error StakingExceedsLocked(address account, Role role, uint256 amount, uint256 locked);
+    /// @notice Slashing more than is staked.
+    error StakingExceedsStake(address account, Role role, uint256 amount, uint256 staked);
 
     /// @notice Credits were staked.
     event Staked(address indexed account, Role indexed role, uint256 amount, uint256 total);
@@ -55,23 +55,20 @@ interface IStaking {
     event ExitRequested(address indexed account, Role indexed role, uint256 unbondsAt);
     /// @notice A stake left after unbonding.
     event StakeWithdrawn(address indexed account, Role indexed role, uint256 amount);
-    /// @notice Collateral was locked.
-    event CollateralLocked(address indexed account, Role indexed role, uint256 amount);
-    /// @notice Collateral was unlocked.
-    event CollateralUnlocked(address indexed account, Role indexed role, uint256 amount);
-    /// @notice Locked stake was slashed and sent to the job market for distribution.
+    /// @notice Stake was slashed and sent to the job market for distribution.
     event StakeSlashed(address indexed account, Role indexed role, uint256 amount);
     /// @notice A slash left the stake below the role's minimum, so the account takes no new work.
     event Deregistered(address indexed account, Role indexed role);
 
-    /// @notice The job market, the only contract that may lock, unlock and slash.
+    /// @notice The job market, the only contract that may slash, and the keeper of locked collateral.
     function jobMarket() external view returns (address);
 
     /// @notice Whether `account` is registered and not leaving `role`.
     function isActive(address account, Role role) external view returns (bool);
 
-    /// @notice Stake not backing any work: `amount - locked`.
-    function freeStake(address account, Role role) external view returns (uint256);
+    /// @notice The amount `account` has staked in `role` if it is active there, else 0: what the
+    ///         job market locks collateral against.
+    function activeStake(address account, Role role) external view returns (uint256);
 
     /// @notice The number of active verifiers.
     function activeVerifierCount() external view returns (uint256);
@@ -79,12 +76,7 @@ interface IStaking {
     /// @notice The active verifier at `index` (order changes as verifiers leave).
     function activeVerifierAt(uint256 index) external view returns (address);
 
-    /// @notice Locks `amount` of `account`'s free stake. Only the job market.
-    function lock(address account, Role role, uint256 amount) external;
-
-    /// @notice Unlocks `amount` of `account`'s locked stake. Only the job market.
-    function unlock(address account, Role role, uint256 amount) external;
-
-    /// @notice Takes `amount` of `account`'s locked stake and sends it to the job market.
+    /// @notice Takes `amount` of `account`'s stake and sends it to the job market, which has
+    ///         released as much of its locked collateral. Only the job market.
     function slash(address account, Role role, uint256 amount) external;
 }

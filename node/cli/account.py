@@ -154,6 +154,11 @@ def _history(chain: ChainClient, address: str) -> list[dict[str, object]]:
         (m.BatchCreated, {"requester": address}, lambda a: f"created batch {a['batchId']} ({len(a['inputs'])} jobs)"),
         (m.BatchTaken, {"worker": address}, lambda a: f"took batch {a['batchId']}"),
         (m.ResultsCommitted, {"worker": address}, lambda a: f"committed batch {a['batchId']}"),
+        (  # A batch's payout: the worker's credit is recorded here, not by a `Credited` event.
+            m.BatchFinalized,
+            {"worker": address},
+            lambda a: f"credited {credits(a['workerPayment'])} (worker payment, batch {a['batchId']})",
+        ),
         (
             m.Credited,
             {"account": address},

@@ -248,6 +248,25 @@ def test_challenge_reverts_if_not_a_verifier(proto, market, requester, worker, o
         market.challenge(job_id(batch_id), OUT, sender=outsider)
 
 
+def test_challenge_reverts_if_free_stake_insufficient(proto, market, staking, requester, worker, verifiers):
+    staking.stake(WORKER, 1_000 * CREDIT, "", sender=worker)  # Room for 2 x 600 of collateral.
+    price = 300 * CREDIT
+    batch_id, _ = proto.create(requester, batch(b"a", b"b", price=price))
+    proto.take(worker, batch_id)
+    proto.commit(worker, [batch_id])
+    proto.chain.mine(1)
+    market.drawAudits([batch_id], sender=worker)
+    bond = market.collateralFor(price)
+    challenger = verifiers[0]
+    market.challenge(job_id(batch_id, 0), OUT, sender=challenger)
+    assert market.lockedOf(challenger, VERIFIER) == bond
+    free = 1_000 * CREDIT - bond
+    with ape.reverts(
+        market.JobMarketInsufficientFreeStake, account=challenger, role=VERIFIER, required=bond, available=free
+    ):
+        market.challenge(job_id(batch_id, 1), OUT, sender=challenger)
+
+
 def test_challenge_reverts_if_window_closed(proto, market, requester, worker, verifiers):
     batch_id = proto.drawn_batch(requester, worker)
     deadline = market.getBatch(batch_id).deadline

@@ -36,8 +36,8 @@ def test_take_batches_assigns_worker_and_locks_collateral_for_every_job(
         market.BatchTaken(batchId=first, worker=worker, deadline=now + TIMEOUT, collateral=3 * COLLATERAL),
         market.BatchTaken(batchId=first + 1, worker=worker, deadline=now + TIMEOUT, collateral=COLLATERAL),
     ]
-    assert staking.CollateralLocked(account=worker, role=WORKER, amount=4 * COLLATERAL) in tx.events
-    assert staking.getStake(worker, WORKER).locked == 4 * COLLATERAL
+    assert market.lockedOf(worker, WORKER) == 4 * COLLATERAL
+    assert staking.getStake(worker, WORKER).locked == 4 * COLLATERAL  # Staking reports the market's lock.
     stored = market.getBatch(first)
     assert (stored.worker, stored.status, stored.deadline) == (worker.address, BatchStatus.TAKEN, now + TIMEOUT)
     assert market.jobStatus(job_id(first, 2)) == JobStatus.TAKEN
@@ -61,12 +61,12 @@ def test_take_batches_reverts_if_unknown(market, worker, staked):
         market.takeBatches([99], sender=worker)
 
 
-def test_take_batches_reverts_if_free_stake_insufficient(proto, staking, requester, worker):
+def test_take_batches_reverts_if_free_stake_insufficient(proto, market, requester, worker):
     big = 200 * CREDIT  # Collateral 400 per job; two jobs take 800 of the 1,000-credit stake.
     first, _ = proto.create(requester, batch(b"a", b"b", price=big), batch(b"c", price=big))
     proto.take(worker, first)
     with ape.reverts(
-        staking.StakingInsufficientFreeStake, account=worker, role=WORKER, required=2 * big, available=200 * CREDIT
+        market.JobMarketInsufficientFreeStake, account=worker, role=WORKER, required=2 * big, available=200 * CREDIT
     ):
         proto.take(worker, first + 1)
 
@@ -143,11 +143,12 @@ def test_commit_results_takes_an_open_batch_on_and_commits_it_in_one_transaction
     hashes = [output_hashes(open_id, 2), output_hashes(taken_id, 1)]
     tx = proto.commit(worker, [open_id, taken_id], hashes)
     now = chain.blocks[tx.block_number].timestamp
-    assert tx.events.filter(market.BatchTaken) == [
-        market.BatchTaken(batchId=open_id, worker=worker, deadline=now + TIMEOUT, collateral=2 * COLLATERAL)
+    assert tx.events.filter(market.BatchTaken) == []  # Taken on in the commit: no take deadline to report.
+    assert [(e.batchId, e.worker) for e in tx.events.filter(market.ResultsCommitted)] == [
+        (open_id, worker.address),
+        (taken_id, worker.address),
     ]
-    assert [e.batchId for e in tx.events.filter(market.ResultsCommitted)] == [open_id, taken_id]
-    assert staking.CollateralLocked(account=worker, role=WORKER, amount=2 * COLLATERAL) in tx.events
+    assert market.lockedOf(worker, WORKER) == 3 * COLLATERAL
     assert staking.getStake(worker, WORKER).locked == 3 * COLLATERAL
     stored = market.getBatch(open_id)
     assert (stored.worker, stored.status, stored.seedBlock, stored.deadline) == (
@@ -339,18 +340,37 @@ def test_draw_audits_reverts_if_not_committed(proto, market, requester, worker):
 def test_finalize_batches_pays_worker_minus_protocol_fee(proto, market, staking, requester, worker, treasury, outsider):
     batch_id = proto.committed_batch(requester, worker, b"a", b"b", b"c")
     proto.after(WINDOW)
+    worker_before, treasury_before = market.balanceOf(worker), market.balanceOf(treasury)
     tx = market.finalizeBatches([batch_id], sender=outsider)
     assert market.AuditsDrawn(batchId=batch_id, audited=0) in tx.events
+    payment, fee = 3 * (PRICE - PROTOCOL), 3 * PROTOCOL
     assert tx.events.filter(market.BatchFinalized) == [
-        market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=3, workerPayment=3 * (PRICE - PROTOCOL))
+        market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=3, workerPayment=payment, protocolFee=fee)
     ]
-    assert tx.events.filter(market.Credited) == [
-        market.Credited(account=worker, batchId=batch_id, amount=3 * (PRICE - PROTOCOL), reason=Reason.WORKER_PAYMENT),
-        market.Credited(account=treasury, batchId=batch_id, amount=3 * PROTOCOL, reason=Reason.PROTOCOL_FEE),
-    ]
+    assert tx.events.filter(market.Credited) == []  # BatchFinalized is the record of both credits.
+    assert market.balanceOf(worker) == worker_before + payment
+    assert market.balanceOf(treasury) == treasury_before + fee
     assert market.getBatch(batch_id).status == BatchStatus.FINALIZED
     assert market.jobStatus(job_id(batch_id, 2)) == JobStatus.FINALIZED
     assert staking.getStake(worker, WORKER).locked == 0
+
+
+def test_finalize_batches_of_several_workers_pays_each_its_own(proto, market, requester, worker, worker2):
+    # Finalized by one of the workers: its own batches skip the address lookup, the other's not.
+    first, _ = proto.create(requester, batch(b"a"), batch(b"b", b"c"), batch(b"d"))
+    ids = [first, first + 1, first + 2]
+    proto.take(worker, first, first + 2)
+    proto.take(worker2, first + 1)
+    proto.commit(worker, [first, first + 2])
+    proto.commit(worker2, [first + 1])
+    proto.after(WINDOW)
+    before = {w: market.balanceOf(w) for w in (worker, worker2)}
+    tx = market.finalizeBatches(ids, sender=worker)
+    paid = [(e.batchId, e.worker, e.paidJobs) for e in tx.decode_logs(market.BatchFinalized)]
+    assert paid == [(first, worker.address, 1), (first + 1, worker2.address, 2), (first + 2, worker.address, 1)]
+    assert market.balanceOf(worker) == before[worker] + 2 * (PRICE - PROTOCOL)
+    assert market.balanceOf(worker2) == before[worker2] + 2 * (PRICE - PROTOCOL)
+    assert market.lockedOf(worker, WORKER) == market.lockedOf(worker2, WORKER) == 0
 
 
 def test_finalize_batches_refunds_unused_premium(proto, market, chain, requester, worker, outsider):

@@ -189,9 +189,7 @@ def test_batches_of_64_created_committed_and_finalized_together(
     proto.after(WINDOW)
     tx = market.finalizeBatches(ids, sender=outsider)
     assert [(e.batchId, e.paidJobs) for e in tx.decode_logs(market.BatchFinalized)] == [(b, 64) for b in ids]
-    assert tx.events.filter(staking.CollateralUnlocked) == [
-        staking.CollateralUnlocked(account=worker, role=WORKER, amount=3 * 64 * COLLATERAL)
-    ]
+    assert market.lockedOf(worker, WORKER) == 0
     assert market.balanceOf(worker) == 3 * 64 * (PRICE - PROTOCOL)
     withdraw_all(market, credit, [requester, worker, treasury, *verifiers])
 

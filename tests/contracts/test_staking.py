@@ -118,11 +118,7 @@ def test_withdraw_stake_reverts_if_still_unbonding(staking, worker, staked):
         staking.withdrawStake(WORKER, sender=worker)
 
 
-def test_lock_unlock_slash_revert_if_not_job_market(staking, worker, staked):
-    with ape.reverts(staking.StakingOnlyJobMarket, caller=worker):
-        staking.lock(worker, WORKER, 1, sender=worker)
-    with ape.reverts(staking.StakingOnlyJobMarket, caller=worker):
-        staking.unlock(worker, WORKER, 1, sender=worker)
+def test_slash_reverts_if_not_job_market(staking, worker, staked):
     with ape.reverts(staking.StakingOnlyJobMarket, caller=worker):
         staking.slash(worker, WORKER, 1, sender=worker)
 
@@ -148,16 +144,14 @@ def test_getters_report_configuration(staking, credit, market):
     assert staking.unbondingPeriod() == UNBONDING
 
 
-def test_unlock_and_slash_revert_if_more_than_locked(project, owner, credit, worker, outsider, funded):
+def test_slash_reverts_if_more_than_staked(project, owner, credit, worker, outsider, funded):
     # `outsider` plays the job market.
     fresh = owner.deploy(project.Staking, credit, outsider, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING)
     credit.approve(fresh, 2**256 - 1, sender=worker)
     fresh.stake(WORKER, MIN_WORKER_STAKE, URL, sender=worker)
-    fresh.lock(worker, WORKER, 10, sender=outsider)
-    with ape.reverts(fresh.StakingExceedsLocked, account=worker, role=WORKER, amount=11, locked=10):
-        fresh.unlock(worker, WORKER, 11, sender=outsider)
-    with ape.reverts(fresh.StakingExceedsLocked, account=worker, role=WORKER, amount=11, locked=10):
-        fresh.slash(worker, WORKER, 11, sender=outsider)
+    too_much = MIN_WORKER_STAKE + 1
+    with ape.reverts(fresh.StakingExceedsStake, account=worker, role=WORKER, amount=too_much, staked=MIN_WORKER_STAKE):
+        fresh.slash(worker, WORKER, too_much, sender=outsider)
     tx = fresh.slash(worker, WORKER, 10, sender=outsider)
     assert fresh.StakeSlashed(account=worker, role=WORKER, amount=10) in tx.events
     assert credit.balanceOf(outsider) >= 10

@@ -30,12 +30,13 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert busy["path"] == "unaudited, 64 lone jobs per worker transaction" and busy["batch"] == 1
     assert busy["txs"] == 64 + 3 and busy["jobs"] == 64
     assert busy["steps_per_job"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
-    assert busy["per_job"] < lone["per_job"] - 60_000  # The worker's transactions amortize.
-    # In a stream, each commit also finalizes the job before: a transaction base less per job.
+    assert busy["per_job"] < lone["per_job"] - 50_000  # The worker's transactions amortize.
+    # In a stream, each commit also finalizes the job before: most of a transaction base less per
+    # job (the `multicall` wrapping costs a little calldata and copying).
     assert stream["path"] == "unaudited, lone jobs in a stream" and stream["txs"] == lone["txs"] - 1
     assert stream["steps"].keys() == {"create", "commit + finalize"}
     assert stream["steps"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
-    assert stream["per_job"] < lone["per_job"] - TX_BASE_GAS
+    assert stream["per_job"] < lone["per_job"] - 0.9 * TX_BASE_GAS
     assert {r["path"] for r in rows} == {"unaudited", "audited", "disputed", "expired"}
     for path in ("unaudited", "expired"):
         one, eight = by_path[(path, 1)], by_path[(path, 8)]
@@ -68,7 +69,10 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert set(profile) == {"create", "commit", "finalize"}
     assert profile["create"][0]["call"] == "JobMarket.createBatches"
     assert not any(c["call"] == "Credit.transferFrom" for c in profile["create"])  # Paid from the deposit.
-    assert any(c["call"] == "Staking.lock" for c in profile["commit"])
+    # The commit reads the worker's stake; the market keeps the lock itself, and the finalize
+    # releases it without calling Staking at all.
+    assert [c["call"] for c in profile["commit"][1:]] == ["Staking.activeStake"]
+    assert [c["call"] for c in profile["finalize"]] == ["JobMarket.finalizeBatches"]
     assert "JobMarket.finalizeBatches" in render_profile(result)
     # The opcode trace (of the same job on a traced chain) explains every unit of gas: no refund,
     # nothing unattributed, and the totals differ from the untraced job's by calldata alone.
