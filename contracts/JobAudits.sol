@@ -571,19 +571,30 @@ abstract contract JobAudits is IJobMarket, ICollateralKeeper, ReentrancyGuardTra
     /// @dev Locks `amount` of `account`'s stake in `role`, which must be active and have that
     ///      much free.
     function _lock(address account, IStaking.Role role, uint256 amount) internal {
-        uint256 staked = _staking.activeStake(account, role);
+        (bool done, uint256 staked, uint256 free) = _tryLock(account, role, amount);
         if (staked == 0) revert JobMarketNotRegistered(account, role);
+        if (!done) revert JobMarketInsufficientFreeStake(account, role, amount, free);
+    }
+
+    /// @dev Locks `amount` of `account`'s stake in `role` if it is active (`staked` not 0) and has
+    ///      that much free; returns whether it did, the stake, and what was free.
+    function _tryLock(address account, IStaking.Role role, uint256 amount)
+        private
+        returns (bool done, uint256 staked, uint256 free)
+    {
+        staked = _staking.activeStake(account, role);
+        if (staked == 0) return (false, 0, 0);
         Account storage record = _accounts[account];
         uint256 locked = role == IStaking.Role.Worker ? record.workerLocked : record.verifierLocked;
         // Cannot underflow: a lock never exceeds the stake, and a slash lowers both alike.
-        uint256 free;
         unchecked {
             free = staked - locked;
         }
-        if (amount > free) revert JobMarketInsufficientFreeStake(account, role, amount, free);
+        if (amount > free) return (false, staked, free);
         // Fits: locked + amount <= staked, a uint64.
         if (role == IStaking.Role.Worker) record.workerLocked = uint64(locked + amount);
         else record.verifierLocked = uint64(locked + amount);
+        return (true, staked, free);
     }
 
     /// @dev Releases `amount` of `account`'s locked collateral in `role` (checked: a release of
@@ -628,13 +639,8 @@ abstract contract JobAudits is IJobMarket, ICollateralKeeper, ReentrancyGuardTra
         for (uint256 j; j < probes; ++j) {
             address candidate = _staking.activeVerifierAt((start + j) % count);
             if (candidate == worker || _positionOf(verifiers, candidate) != type(uint256).max) continue;
-            Account storage record = _accounts[candidate];
-            uint256 locked = record.verifierLocked;
-            // Cannot underflow: a lock never exceeds the stake (active, as the list says).
-            unchecked {
-                if (_staking.activeStake(candidate, IStaking.Role.Verifier) - locked < bond) continue;
-            }
-            record.verifierLocked = uint64(locked + bond); // At most the stake: fits.
+            (bool locked,,) = _tryLock(candidate, IStaking.Role.Verifier, bond);
+            if (!locked) continue;
             verifiers.push(candidate);
             return candidate;
         }
