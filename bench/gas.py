@@ -53,7 +53,6 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +60,7 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
+from bench.gaspath import SSTORE_FRESH, SSTORE_UPDATE, PathGas, render, render_profile, render_steps
 from bench.opcodes import gas_by_kind
 from bench.opcodes import render as render_kinds
 from node.chain.anvil import Anvil, dev_accounts
@@ -71,73 +71,12 @@ from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
 from node.config import WorkerSettings
 
-TX_BASE_GAS = 21_000
-SSTORE_FRESH = 22_100  # Zero to non-zero, cold slot.
-SSTORE_UPDATE = 5_000  # Non-zero to another value, cold slot.
 PAYMENT = CREDIT_UNIT
 MODEL_ID = "0x" + keccak(b"gas-bench-model").hex()
 WORKER, VERIFIER = 0, 1
 BUSY_BATCHES = 64  # Batch-1 batches per worker transaction on the busy-worker row.
 # The largest open backlog an idle worker node computes before taking it on (in the commit).
 COMMIT_OPEN_MAX_JOBS: int = WorkerSettings.model_fields["commit_open_max_jobs"].default
-
-
-@dataclass
-class PathGas:
-    """Gas of one path at one batch size, with its floors."""
-
-    path: str
-    batch: int
-    steps: dict[str, int] = field(default_factory=dict)
-    txs: int = 0
-    calldata: int = 0
-    storage: int = 0
-    jobs: int = 0  # Jobs the figures are shared over: the batch's, unless several batches ran.
-    # Per step: [transactions, calldata floor, storage floor].
-    step_floors: dict[str, list[int]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.jobs = self.jobs or self.batch
-
-    def add(self, step: str, receipts: list[TxReceipt], bench: GasBench) -> None:
-        self.steps[step] = self.steps.get(step, 0) + sum(int(r["gasUsed"]) for r in receipts)
-        floors = self.step_floors.setdefault(step, [0, 0, 0])
-        for r in receipts:
-            calldata, storage = bench.floors(r)
-            floors[0] += 1
-            floors[1] += calldata
-            floors[2] += storage
-            self.calldata += calldata
-            self.storage += storage
-        self.txs += len(receipts)
-
-    @property
-    def total(self) -> int:
-        return sum(self.steps.values())
-
-    @property
-    def per_job(self) -> int:
-        return self.total // self.jobs
-
-    @property
-    def base_per_job(self) -> int:
-        """21,000 per transaction, per job: the floor no contract design can go under."""
-        return TX_BASE_GAS * self.txs // self.jobs
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            **asdict(self),
-            "total": self.total,
-            "per_job": self.per_job,
-            "floor_base_per_job": self.base_per_job,
-            "floor_calldata_per_job": self.calldata // self.jobs,
-            "floor_storage_per_job": self.storage // self.jobs,
-            "steps_per_job": {k: v // self.jobs for k, v in self.steps.items()},
-            "step_floors_per_job": {
-                k: {"base": TX_BASE_GAS * txs // self.jobs, "calldata": cd // self.jobs, "storage": st // self.jobs}
-                for k, (txs, cd, st) in self.step_floors.items()
-            },
-        }
 
 
 class GasBench:
@@ -195,7 +134,7 @@ class GasBench:
             inputs.append((keccak(payload), payload, ""))
         request = (bytes.fromhex(MODEL_ID[2:]), PAYMENT, 600, audit_bps, False, inputs)
         receipt = (requester or self.requester).transact(self.market.functions.createBatches([request]))
-        gas.add("create", [receipt], self)
+        gas.add("create", [receipt], self.floors)
         if keep is not None:
             keep["create"] = receipt
         batch_id = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["batchId"]
@@ -209,15 +148,17 @@ class GasBench:
         if take_first is None:
             take_first = n > COMMIT_OPEN_MAX_JOBS or not commit
         if take_first:
-            gas.add("take", [self.worker.transact(self.market.functions.takeBatches([batch_id]))], self)
+            gas.add("take", [self.worker.transact(self.market.functions.takeBatches([batch_id]))], self.floors)
         if commit:
             hashes = [keccak(b"output %d %d" % (batch_id, i)) for i in range(n)]
-            gas.add("commit", [self.worker.transact(self.market.functions.commitResults([batch_id], [hashes]))], self)
+            gas.add(
+                "commit", [self.worker.transact(self.market.functions.commitResults([batch_id], [hashes]))], self.floors
+            )
             self._mine()
 
     def _draw(self, gas: PathGas, batch_id: int) -> dict[int, str]:
         receipt = self.keeper.transact(self.market.functions.drawAudits([batch_id]))
-        gas.add("draw", [receipt], self)
+        gas.add("draw", [receipt], self.floors)
         events = self.market.events.AuditAssigned().process_receipt(receipt, errors=DISCARD)
         return {e["args"]["jobId"]: e["args"]["verifier"] for e in events}
 
@@ -284,7 +225,7 @@ class GasBench:
         batch_id, _ = self._create(gas, n, 0, requester=self.wallet_requester if from_wallet else None)
         self._take_commit(gas, batch_id, n, take_first=take_first)
         self._mine(601)
-        gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches([batch_id]))], self)
+        gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches([batch_id]))], self.floors)
         return gas
 
     def unaudited_busy(self, batches: int = BUSY_BATCHES) -> PathGas:
@@ -293,11 +234,11 @@ class GasBench:
         them per transaction, as its node does under load."""
         gas = PathGas(f"unaudited, {batches} lone jobs per worker transaction", 1, jobs=batches)
         ids = [self._create(gas, 1, 0)[0] for _ in range(batches)]
-        gas.add("take", [self.worker.transact(self.market.functions.takeBatches(ids))], self)
+        gas.add("take", [self.worker.transact(self.market.functions.takeBatches(ids))], self.floors)
         hashes = [[keccak(b"output %d" % batch_id)] for batch_id in ids]
-        gas.add("commit", [self.worker.transact(self.market.functions.commitResults(ids, hashes))], self)
+        gas.add("commit", [self.worker.transact(self.market.functions.commitResults(ids, hashes))], self.floors)
         self._mine(601)
-        gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches(ids))], self)
+        gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches(ids))], self.floors)
         return gas
 
     def unaudited_stream(self) -> PathGas:
@@ -314,7 +255,7 @@ class GasBench:
             self.market.encode_abi("commitResults", [[batch_id], [[keccak(b"output %d" % batch_id)]]]),
             self.market.encode_abi("finalizeBatches", [[before]]),
         ]
-        gas.add("commit + finalize", [self.worker.transact(self.market.functions.multicall(calls))], self)
+        gas.add("commit + finalize", [self.worker.transact(self.market.functions.multicall(calls))], self.floors)
         self._mine(601)  # The next job's commit would finalize this one; here a keeper does.
         self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
         return gas
@@ -328,7 +269,7 @@ class GasBench:
     def audited(self, n: int) -> PathGas:
         gas = PathGas("audited", n)
         ids, assigned = self._audited_batch(gas, n)
-        gas.add("verdict", self._verdicts(ids, assigned, True), self)
+        gas.add("verdict", self._verdicts(ids, assigned, True), self.floors)
         return gas
 
     def _verdicts(self, ids: list[int], assigned: dict[int, str], accept: bool) -> list[Any]:
@@ -355,8 +296,8 @@ class GasBench:
                 votes += [
                     self._by_address[p].transact(self.market.functions.submitVerdict(j, False, out)) for p in panel
                 ]
-        gas.add("reject", rejects, self)
-        gas.add("panel votes", votes, self)
+        gas.add("reject", rejects, self.floors)
+        gas.add("panel votes", votes, self.floors)
         return gas
 
     def expired(self, n: int) -> PathGas:
@@ -364,7 +305,7 @@ class GasBench:
         batch_id, _ = self._create(gas, n, 0)
         self._take_commit(gas, batch_id, n, commit=False)
         self._mine(601)
-        gas.add("expire", [self.keeper.transact(self.market.functions.expireBatches([batch_id]))], self)
+        gas.add("expire", [self.keeper.transact(self.market.functions.expireBatches([batch_id]))], self.floors)
         return gas
 
     def profile_unaudited(self) -> dict[str, TxReceipt]:
@@ -422,46 +363,6 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
         "profile_batch1_unaudited": profile,
         "gas_by_kind_batch1_unaudited": by_kind,
     }
-
-
-def render(result: dict[str, Any]) -> str:
-    """A Markdown table: gas per job, its floors, and its steps."""
-    lines = [
-        "| path | batch | gas per job | floor: 21k per tx | floor: calldata | floor: storage | steps (per job) |",
-        "|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in [*result["rows"], result["cold"]]:
-        steps = ", ".join(f"{k} {v:,}" for k, v in r["steps_per_job"].items())
-        lines.append(
-            f"| {r['path']} | {r['batch']} | {r['per_job']:,} | {r['floor_base_per_job']:,} | "
-            f"{r['floor_calldata_per_job']:,} | {r['floor_storage_per_job']:,} | {steps} |"
-        )
-    lines.append(f"\nThe worker's `withdraw` is {result['withdraw_gas']:,} gas for any number of jobs.")
-    return "\n".join(lines)
-
-
-def render_steps(result: dict[str, Any], path: str = "unaudited") -> str:
-    """A Markdown table: each step of one path per job at each batch size, with its floors."""
-    lines = [
-        "| batch | step | gas per job | floor: 21k per tx | floor: calldata | floor: storage |",
-        "|---:|---|---:|---:|---:|---:|",
-    ]
-    for r in result["rows"]:
-        if r["path"] != path:
-            continue
-        for step, gas in r["steps_per_job"].items():
-            f = r["step_floors_per_job"][step]
-            lines.append(f"| {r['batch']} | {step} | {gas:,} | {f['base']:,} | {f['calldata']:,} | {f['storage']:,} |")
-    return "\n".join(lines)
-
-
-def render_profile(result: dict[str, Any]) -> str:
-    """The per-call gas of one batch-1 unaudited job, as an indented list."""
-    lines = []
-    for step, calls in result["profile_batch1_unaudited"].items():
-        for c in calls:
-            lines.append(f"{'  ' * int(c['depth'])}- {step if c['depth'] == 0 else ''} {c['call']}: {c['gas_used']:,}")
-    return "\n".join(line.replace("-  ", "- ") for line in lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,9 @@ from typing import Any
 
 from web3 import Web3
 
+from bench.gaspath import TX_BASE_GAS
 from node.chain.transport import raw_rpc
 
-TX_BASE_GAS = 21_000
 CALLS = {"CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"}
 KINDS = (
     "transaction base",

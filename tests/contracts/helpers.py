@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from eth_abi import encode
 from eth_utils import keccak
 
 CREDIT = 10**6  # Credits have 6 decimals.
@@ -147,3 +148,10 @@ class Protocol:
 def by_address(accounts_list, address):
     """The account among `accounts_list` with this address."""
     return next(a for a in accounts_list if a.address == address)
+
+
+def expected_audit(chain, seed_block: int, job: int, audit_bps: int) -> bool:
+    """Whether the market's draw audits `job` at `audit_bps`, from its seed block's hash."""
+    seed = chain.blocks[seed_block].hash
+    roll = int.from_bytes(keccak(encode(["bytes32", "uint256"], [seed, job])), "big") % 10_000
+    return roll < audit_bps

@@ -2,7 +2,8 @@
 
 import pytest
 
-from bench.gas import TX_BASE_GAS, measure, render, render_profile, render_steps
+from bench.gas import measure
+from bench.gaspath import TX_BASE_GAS, render, render_profile, render_steps
 from bench.opcodes import KINDS
 from bench.opcodes import render as render_kinds
 from bench.throughput import blocks_gas

@@ -1,0 +1,243 @@
+"""expireBatches, finalizeBatches, multicall and withdraw."""
+
+import ape
+
+from .helpers import (
+    COLLATERAL,
+    CREDIT,
+    FEE,
+    PRICE,
+    PROTOCOL,
+    TIMEOUT,
+    WINDOW,
+    WORKER,
+    BatchStatus,
+    JobStatus,
+    Reason,
+    batch,
+    expected_audit,
+    job_id,
+    output_hashes,
+)
+
+# -------------------------------------------------------------- expireBatches
+
+
+def test_expire_batches_slashes_worker_and_refunds_requester(
+    proto, market, staking, requester, worker, treasury, outsider
+):
+    batch_id, _ = proto.create(requester, batch(b"a", b"b"))
+    proto.take(worker, batch_id)
+    proto.after(TIMEOUT)
+    tx = market.expireBatches([batch_id], sender=outsider)
+    slashed = 2 * COLLATERAL
+    assert tx.events.filter(market.BatchTimedOut) == [
+        market.BatchTimedOut(batchId=batch_id, worker=worker, reopened=False)
+    ]
+    assert tx.events.filter(market.PartySlashed) == [
+        market.PartySlashed(batchId=batch_id, account=worker, role=WORKER, amount=slashed)
+    ]
+    assert tx.events.filter(market.Credited) == [
+        market.Credited(account=requester, batchId=batch_id, amount=slashed // 2, reason=Reason.SLASH_SHARE),
+        market.Credited(account=treasury, batchId=batch_id, amount=slashed // 2, reason=Reason.SLASH_SHARE),
+        market.Credited(account=requester, batchId=batch_id, amount=2 * PRICE, reason=Reason.REFUND),
+    ]
+    assert market.getBatch(batch_id).status == BatchStatus.EXPIRED
+    assert market.jobStatus(job_id(batch_id)) == JobStatus.EXPIRED
+    stake = staking.getStake(worker, WORKER)
+    assert (stake.amount, stake.locked) == (1_000 * CREDIT - slashed, 0)
+
+
+def test_expire_batches_reopens_batch_if_requester_chose_reopen(proto, market, requester, worker, worker2, outsider):
+    batch_id, _ = proto.create(requester, batch(reopen=True))
+    proto.take(worker, batch_id)
+    proto.after(TIMEOUT)
+    tx = market.expireBatches([batch_id], sender=outsider)
+    assert market.BatchTimedOut(batchId=batch_id, worker=worker, reopened=True) in tx.events
+    stored = market.getBatch(batch_id)
+    assert (stored.status, stored.worker) == (BatchStatus.OPEN, ape.utils.ZERO_ADDRESS)
+    assert market.balanceOf(requester) == COLLATERAL // 2  # Slash share, no refund: the batch lives on.
+    proto.take(worker2, batch_id)
+    assert market.getBatch(batch_id).worker == worker2
+
+
+def test_expire_batches_reverts_if_deadline_not_reached(proto, market, requester, worker, outsider):
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    deadline = market.getBatch(batch_id).deadline
+    with ape.reverts(market.JobMarketDeadlineNotReached, id=batch_id, deadline=deadline):
+        market.expireBatches([batch_id], sender=outsider)
+
+
+def test_expire_batches_reverts_if_committed(proto, market, requester, worker, outsider):
+    batch_id = proto.committed_batch(requester, worker)
+    proto.after(TIMEOUT)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.COMMITTED):
+        market.expireBatches([batch_id], sender=outsider)
+
+
+def test_slash_below_minimum_deregisters_worker(proto, market, staking, requester, worker, outsider):
+    first, _ = proto.create(requester, batch(b"a", b"b", price=240 * CREDIT))  # Collateral 960 of 1,000.
+    proto.take(worker, first)
+    proto.after(TIMEOUT)
+    tx = market.expireBatches([first], sender=outsider)
+    assert staking.Deregistered(account=worker, role=WORKER) in tx.events
+    assert not staking.isActive(worker, WORKER)
+    assert staking.getStake(worker, WORKER).amount == 40 * CREDIT
+
+
+# ------------------------------------------------------------ finalizeBatches
+
+
+def test_finalize_batches_pays_worker_minus_protocol_fee(proto, market, staking, requester, worker, treasury, outsider):
+    batch_id = proto.committed_batch(requester, worker, b"a", b"b", b"c")
+    proto.after(WINDOW)
+    worker_before, treasury_before = market.balanceOf(worker), market.balanceOf(treasury)
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    assert market.AuditsDrawn(batchId=batch_id, audited=0) in tx.events
+    payment, fee = 3 * (PRICE - PROTOCOL), 3 * PROTOCOL
+    assert tx.events.filter(market.BatchFinalized) == [
+        market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=3, workerPayment=payment, protocolFee=fee)
+    ]
+    assert tx.events.filter(market.Credited) == []  # BatchFinalized is the record of both credits.
+    assert market.balanceOf(worker) == worker_before + payment
+    assert market.balanceOf(treasury) == treasury_before + fee
+    assert market.getBatch(batch_id).status == BatchStatus.FINALIZED
+    assert market.jobStatus(job_id(batch_id, 2)) == JobStatus.FINALIZED
+    assert staking.getStake(worker, WORKER).locked == 0
+
+
+def test_finalize_batches_of_several_workers_pays_each_its_own(proto, market, requester, worker, worker2):
+    # Finalized by one of the workers: its own batches skip the address lookup, the other's not.
+    first, _ = proto.create(requester, batch(b"a"), batch(b"b", b"c"), batch(b"d"))
+    ids = [first, first + 1, first + 2]
+    proto.take(worker, first, first + 2)
+    proto.take(worker2, first + 1)
+    proto.commit(worker, [first, first + 2])
+    proto.commit(worker2, [first + 1])
+    proto.after(WINDOW)
+    before = {w: market.balanceOf(w) for w in (worker, worker2)}
+    tx = market.finalizeBatches(ids, sender=worker)
+    paid = [(e.batchId, e.worker, e.paidJobs) for e in tx.decode_logs(market.BatchFinalized)]
+    assert paid == [(first, worker.address, 1), (first + 1, worker2.address, 2), (first + 2, worker.address, 1)]
+    assert market.balanceOf(worker) == before[worker] + 2 * (PRICE - PROTOCOL)
+    assert market.balanceOf(worker2) == before[worker2] + 2 * (PRICE - PROTOCOL)
+    assert market.lockedOf(worker, WORKER) == market.lockedOf(worker2, WORKER) == 0
+
+
+def test_finalize_batches_refunds_unused_premium(proto, market, chain, requester, worker, outsider):
+    batch_id, _ = proto.create(requester, batch(audit_bps=5_000))
+    proto.take(worker, batch_id)
+    seed_block = proto.commit(worker, [batch_id]).block_number + 1
+    chain.mine(1)
+    # Re-arm the seed (by letting it fall out of blockhash reach) until the draw misses.
+    while expected_audit(chain, seed_block, job_id(batch_id), 5_000):
+        chain.mine(257)
+        rearm = market.drawAudits([batch_id], sender=outsider)
+        seed_block = rearm.decode_logs(market.AuditSeedRearmed)[0].seedBlock
+        chain.mine(1)
+    proto.after(WINDOW)
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    assert market.AuditsDrawn(batchId=batch_id, audited=0) in tx.events
+    assert market.Credited(account=requester, batchId=batch_id, amount=FEE, reason=Reason.REFUND) in tx.events
+    assert market.balanceOf(requester) == FEE
+
+
+def test_finalize_batches_pays_only_jobs_not_under_audit(proto, market, staking, chain, requester, worker, outsider):
+    batch_id, _ = proto.create(requester, batch(*[b"job %d" % i for i in range(24)], audit_bps=5_000))
+    proto.take(worker, batch_id)
+    seed_block = proto.commit(worker, [batch_id]).block_number + 1
+    proto.after(WINDOW)
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    expected = [i for i in range(24) if expected_audit(chain, seed_block, job_id(batch_id, i), 5_000)]
+    assert [e.jobId for e in tx.decode_logs(market.AuditAssigned)] == [job_id(batch_id, i) for i in expected]
+    (finalized,) = tx.decode_logs(market.BatchFinalized)
+    assert finalized.paidJobs == 24 - len(expected)
+    assert staking.getStake(worker, WORKER).locked == len(expected) * COLLATERAL
+
+
+def test_finalize_batches_reverts_if_window_open(proto, market, requester, worker, outsider):
+    batch_id = proto.committed_batch(requester, worker)
+    deadline = market.getBatch(batch_id).deadline
+    with ape.reverts(market.JobMarketDeadlineNotReached, id=batch_id, deadline=deadline):
+        market.finalizeBatches([batch_id], sender=outsider)
+
+
+def test_finalize_batches_reverts_if_not_committed(proto, market, requester, worker, outsider):
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.TAKEN):
+        market.finalizeBatches([batch_id], sender=outsider)
+
+
+def test_finalize_batches_reverts_if_empty(market, outsider, staked):
+    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+        market.finalizeBatches([], sender=outsider)
+
+
+# ------------------------------------------------------------------ multicall
+
+
+def test_multicall_commits_and_finalizes_in_one_transaction_as_the_caller(
+    proto, market, staking, chain, requester, worker
+):
+    done = proto.committed_batch(requester, worker)
+    proto.after(WINDOW)
+    new, _ = proto.create(requester)
+    calls = [
+        market.commitResults.encode_input([new], [output_hashes(new, 1)]),
+        market.finalizeBatches.encode_input([done]),
+    ]
+    tx = market.multicall(calls, sender=worker)
+    now = chain.blocks[tx.block_number].timestamp
+    assert tx.events.filter(market.ResultsCommitted) == [
+        market.ResultsCommitted(
+            batchId=new,
+            worker=worker,
+            outputHashes=output_hashes(new, 1),
+            seedBlock=tx.block_number + 1,
+            challengeDeadline=now + WINDOW,
+        )
+    ]
+    assert tx.events.filter(market.BatchFinalized) == [
+        market.BatchFinalized(batchId=done, worker=worker, paidJobs=1, workerPayment=PRICE - PROTOCOL)
+    ]
+    assert (market.getBatch(new).status, market.getBatch(done).status) == (
+        BatchStatus.COMMITTED,
+        BatchStatus.FINALIZED,
+    )
+    assert market.balanceOf(worker) == PRICE - PROTOCOL
+    assert staking.getStake(worker, WORKER).locked == COLLATERAL  # The new batch's; the old one's unlocked.
+
+
+def test_multicall_reverts_every_call_with_the_failing_calls_error(proto, market, requester, worker):
+    pending = proto.committed_batch(requester, worker)
+    deadline = market.getBatch(pending).deadline
+    new, _ = proto.create(requester)
+    calls = [
+        market.commitResults.encode_input([new], [output_hashes(new, 1)]),
+        market.finalizeBatches.encode_input([pending]),
+    ]
+    with ape.reverts(market.JobMarketDeadlineNotReached, id=pending, deadline=deadline):
+        market.multicall(calls, sender=worker)
+    assert market.getBatch(new).status == BatchStatus.OPEN
+
+
+# ------------------------------------------------------------------- withdraw
+
+
+def test_withdraw_transfers_balance_and_zeroes_it(proto, market, credit, requester, worker, outsider):
+    batch_id = proto.committed_batch(requester, worker)
+    proto.after(WINDOW)
+    market.finalizeBatches([batch_id], sender=outsider)
+    earned = market.balanceOf(worker)
+    before = credit.balanceOf(worker)
+    tx = market.withdraw(sender=worker)
+    assert market.Withdrawn(account=worker, amount=earned) in tx.events
+    assert credit.balanceOf(worker) == before + earned
+    assert market.balanceOf(worker) == 0
+
+
+def test_withdraw_reverts_if_nothing_to_withdraw(market, outsider):
+    with ape.reverts(market.JobMarketNothingToWithdraw, account=outsider):
+        market.withdraw(sender=outsider)
