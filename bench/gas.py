@@ -6,7 +6,8 @@ It starts a fresh anvil, deploys the protocol with the real contracts, and drive
 with real signed transactions:
 
 - unaudited: create, commit, finalize (the audit draw happens inside finalize; the worker
-             finalizes its own batch, as its node does)
+             finalizes its own batch, as its node does, and a verifier node leaves the draw
+             to that finalize)
 - audited:   create, commit, draw, accept verdicts (each verifier's in one transaction)
 - disputed:  create, commit, draw, reject verdicts (likewise), two panel rejects per job
              (the cheater is slashed)

@@ -104,4 +104,10 @@ class VerifierSettings(NodeSettings):
 
     challenge_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     fetch_timeout: float = 5.0
+    # A batch's audit draw is left to its worker's finalize, which runs it first at no transaction
+    # of its own. The verifier draws a batch itself only if it samples it for challenges, if its
+    # seed block nears the end of `blockhash` reach, or once its challenge window has been over
+    # this long (seconds) without a finalize: the audits happen even if the worker never
+    # finalizes.
+    draw_grace: float = Field(default=30.0, ge=0.0)
     faults: VerifierFaults = Field(default_factory=VerifierFaults)

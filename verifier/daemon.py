@@ -4,8 +4,9 @@ For each job it must judge (an audit assigned to it, a dispute panel it sits on,
 job it sampled as an auditor) it fetches the worker's output over HTTP, checks it against the
 hash committed on chain (a missing or mismatching output is a reject), re-runs the model on the
 job's input, and compares the two under the model's registered policy. It also keeps the
-protocol moving: it draws audits once a batch's seed block is mined, expires batches whose
-worker went silent, replaces verifiers that timed out, and settles disputes whose deadline passed.
+protocol moving: it expires batches whose worker went silent, replaces verifiers that timed out,
+settles disputes whose deadline passed, and draws the audits of batches that their workers'
+finalize would draw too late (see `_draw_due`).
 
 Work is kept as durable tasks in the store, so a restart loses nothing.
 """
@@ -55,6 +56,9 @@ PIPELINED = ("audit", "vote", "check")
 VOTE_GAS_HEADROOM = 300_000
 RETRY_DELAY_S = 2  # A task that came too early (the chain's clock lags) is tried again this much later.
 BATCH_TAKEN = 2
+# `blockhash` reaches back 256 blocks; past that a draw re-arms its seed instead of drawing. A
+# batch whose seed block is this many blocks old is drawn by the verifier, whoever finalizes it.
+SEED_REACH_MARGIN = 128
 
 
 class Verifier(NodeDaemon):
@@ -85,7 +89,7 @@ class Verifier(NodeDaemon):
         """New events, the audit draw, then due tasks: every job to judge in this pass is re-run
         in one forward pass per model, and the transactions are pipelined."""
         handled = self.listener.poll(self._on_event)
-        worked = self._draw_ready()
+        worked = self._draw_due()
         due = [(kind, int(job)) for kind, job in (key.split(":") for key in self.store.due_tasks(int(time.time())))]
         due = due[:MAX_TASKS_PER_STEP]
         verdicts = self.judge_all([job for kind, job in due if kind in PIPELINED])
@@ -217,19 +221,30 @@ class Verifier(NodeDaemon):
         self.metrics.verdicts.labels(label).inc()
         log.info("verdict posted", extra={"job_id": job, "accepted": label == "accept"})
 
-    def _draw_ready(self) -> bool:
-        """Draws audits for committed batches whose seed block has been mined (by the head the
-        listener read this step)."""
+    def _draw_due(self) -> bool:
+        """Draws the audits of committed batches that cannot wait for their worker's finalize,
+        which draws a batch first at no transaction of its own (a lone job's draw in a
+        transaction of its own costs about 27,000 gas): a batch this verifier samples for
+        challenges (a challenge needs the draw, within the window), a batch whose seed block
+        nears the end of `blockhash` reach, and a batch whose window has been over for
+        `draw_grace` seconds, so that its audits happen even if its worker never finalizes."""
         head = self.listener.latest_block
-        ready = [b for b, _, d, _ in self.store.batches_with_status("committed") if head > d.get("seed_block", head)]
-        if not ready:
+        late = time.time() - self.settings.draw_grace
+        challenging = self.settings.challenge_rate > 0
+        due = [
+            batch_id
+            for batch_id, _, data, window_end in self.store.batches_with_status("committed")
+            if head > (seed := data.get("seed_block", head))
+            and (challenging or head - seed >= SEED_REACH_MARGIN or window_end < late)
+        ]
+        if not due:
             return False
 
         def drawn() -> None:
-            for batch_id in ready:
+            for batch_id in due:
                 self.store.set_batch_status(batch_id, "drawn")
 
-        self._send("", "draw", self.client.market.functions.drawAudits(ready), drawn)
+        self._send("", "draw", self.client.market.functions.drawAudits(due), drawn)
         self._flush()
         return True
 

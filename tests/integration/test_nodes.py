@@ -322,6 +322,41 @@ def test_worker_finalizes_a_due_batch_in_the_transaction_that_commits_the_next(d
     assert finalized[0]["args"]["worker"] == devnet.accounts[38].address
 
 
+def draws_of(devnet: Devnet, batch_id: int) -> list[tuple[str, str]]:
+    """(transaction hash, sender) of each `AuditsDrawn` of a batch."""
+    market, start = devnet.market_contract, devnet.deployment.block_number
+    logs = market.events.AuditsDrawn().get_logs(argument_filters={"batchId": batch_id}, from_block=start)
+    return [(log["transactionHash"], devnet.w3.eth.get_transaction(log["transactionHash"])["from"]) for log in logs]
+
+
+def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet, nodes):
+    # Three transactions for the job, not four: no draw of the verifier's between commit and finalize.
+    nodes.worker("drawing-worker", 36, models="digits-mlp")
+    nodes.verifier("lazy-verifier", 37, models="digits-mlp")
+    client = requester(devnet, 3)
+    sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=800), DIGIT_PRICE)
+    assert client.wait(sub.batch_id, {"finalized"}, timeout=60) == "finalized"
+    market, start = devnet.market_contract, devnet.deployment.block_number
+    finalized = market.events.BatchFinalized().get_logs(argument_filters={"batchId": sub.batch_id}, from_block=start)
+    assert len(finalized) == 1
+    assert draws_of(devnet, sub.batch_id) == [(finalized[0]["transactionHash"], devnet.accounts[36].address)]
+
+
+def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace(devnet, nodes):
+    # The hold keeps the worker from finalizing alone: the audits must not wait for its next commit.
+    nodes.worker("holding-worker", 34, models="digits-mlp", finalize_hold=120)
+    nodes.verifier("keeper-verifier", 35, models="digits-mlp", draw_grace=1)
+    client = requester(devnet, 3)
+    sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=810), DIGIT_PRICE)
+    assert client.wait(sub.batch_id, {"committed", "drawn"}, timeout=60) in ("committed", "drawn")
+    wait_until(lambda: bool(draws_of(devnet, sub.batch_id)), 60, "the verifier to draw the held batch")
+    window_end = devnet.market_contract.functions.getBatch(sub.batch_id).call()[6]
+    ((draw_tx, sender),) = draws_of(devnet, sub.batch_id)
+    assert sender == devnet.accounts[35].address
+    assert devnet.w3.eth.get_block(devnet.w3.eth.get_transaction(draw_tx)["blockNumber"])["timestamp"] > window_end
+    assert client.status(sub.batch_id) == "drawn"  # Drawn, and still the worker's to finalize.
+
+
 def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, engine):
     payload = encode_pixels(DIGITS.data[500])
     tampered = encode_pixels(DIGITS.data[501])
