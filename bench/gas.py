@@ -39,6 +39,11 @@ from the wallet instead, with an allowance, as a requester that never deposited 
 
 - unaudited, paid from the wallet: create (with its `transferFrom`), commit, finalize
 
+And one shows what a draw in a transaction of its own adds, as verifier nodes drew every batch
+before they left the draw to the worker's finalize:
+
+- unaudited, drawn in a transaction of its own: create, commit, draw, finalize
+
 Figures are for a market in steady state: each requester has created a job before, so the
 market's token balance and the treasury's and worker's internal balances are already non-zero, and
 the requesters and the worker have their account ids (the first job ever pays to create them; it
@@ -220,11 +225,19 @@ class GasBench:
 
     # ------------------------------------------------------------------ paths
 
-    def unaudited(self, n: int, take_first: bool | None = None, from_wallet: bool = False) -> PathGas:
+    def unaudited(
+        self, n: int, take_first: bool | None = None, from_wallet: bool = False, draw_apart: bool = False
+    ) -> PathGas:
         path = "unaudited" if take_first is None else "unaudited, taken on first"
-        gas = PathGas("unaudited, paid from the wallet" if from_wallet else path, n)
+        if from_wallet:
+            path = "unaudited, paid from the wallet"
+        elif draw_apart:
+            path = "unaudited, drawn in a transaction of its own"
+        gas = PathGas(path, n)
         batch_id, _ = self._create(gas, n, 0, requester=self.wallet_requester if from_wallet else None)
         self._take_commit(gas, batch_id, n, take_first=take_first)
+        if draw_apart:
+            self._draw(gas, batch_id)
         self._mine(601)
         gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches([batch_id]))], self.floors)
         return gas
@@ -343,6 +356,7 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
             rows += [
                 bench.unaudited(1, from_wallet=True),
                 bench.unaudited(1, take_first=True),
+                bench.unaudited(1, draw_apart=True),
                 bench.unaudited_busy(),
                 bench.unaudited_stream(),
             ]

@@ -224,7 +224,7 @@ class Verifier(NodeDaemon):
     def _draw_due(self) -> bool:
         """Draws the audits of committed batches that cannot wait for their worker's finalize,
         which draws a batch first at no transaction of its own (a lone job's draw in a
-        transaction of its own costs about 27,000 gas): a batch this verifier samples for
+        transaction of its own costs about 29,000 gas): a batch this verifier samples for
         challenges (a challenge needs the draw, within the window), a batch whose seed block
         nears the end of `blockhash` reach, and a batch whose window has been over for
         `draw_grace` seconds, so that its audits happen even if its worker never finalizes."""

@@ -15,9 +15,9 @@ def by_path_of(rows):
 
 def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size():
     result = measure((1, 8))
-    # Last: a batch-1 job paid from the wallet, one taken on first, batch-1 jobs created alone,
-    # 64 per worker transaction, and a stream of batch-1 jobs.
-    *rows, from_wallet, take_first, busy, stream = result["rows"]
+    # Last: a batch-1 job paid from the wallet, one taken on first, one drawn in a transaction of
+    # its own, batch-1 jobs created alone, 64 per worker transaction, and a stream of batch-1 jobs.
+    *rows, from_wallet, take_first, drawn_apart, busy, stream = result["rows"]
     by_path = by_path_of(rows)
     lone = by_path[("unaudited", 1)]
     # Paying the escrow with a transferFrom instead of from a deposit costs the create more.
@@ -28,6 +28,11 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert lone["steps"].keys() == {"create", "commit", "finalize"}
     assert take_first["path"] == "unaudited, taken on first" and take_first["txs"] == lone["txs"] + 1
     assert take_first["per_job"] > lone["per_job"] + TX_BASE_GAS
+    # A draw of its own is a transaction more, and the finalize after it costs no less.
+    assert drawn_apart["path"] == "unaudited, drawn in a transaction of its own"
+    assert drawn_apart["steps"].keys() == {"create", "commit", "draw", "finalize"}
+    assert drawn_apart["per_job"] > lone["per_job"] + TX_BASE_GAS
+    assert drawn_apart["steps"]["finalize"] >= lone["steps"]["finalize"]
     assert busy["path"] == "unaudited, 64 lone jobs per worker transaction" and busy["batch"] == 1
     assert busy["txs"] == 64 + 3 and busy["jobs"] == 64
     assert busy["steps_per_job"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
