@@ -390,11 +390,14 @@ def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, en
         client = requester(devnet, 4)
         client.wait(first, {"finalized"}, timeout=60)
         assert int(decode_output(client.fetch(first << 16))[0]) == DIGITS.target[500]
-        assert job_statuses(devnet, [first << 16]) == [FINALIZED]  # Audited: the verifier fetched the URI too.
+        # The batch's finalize drew the job for audit; the verifier fetches the URI too.
+        wait_until(all_final(devnet, [first << 16]), 60, "the audited job to settle")
+        assert job_statuses(devnet, [first << 16]) == [FINALIZED]
         time.sleep(2)  # The worker refuses a batch whose input does not match its hash: nobody takes it.
         assert client.status(first + 1) == "open"
-    finally:
+    finally:  # Closed, not only stopped: later workers that try the forged URI are refused at once.
         server.shutdown()
+        server.server_close()
 
 
 def test_two_workers_racing_for_small_batches_share_them_and_finalize_every_one(devnet, nodes):
