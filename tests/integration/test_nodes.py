@@ -357,6 +357,21 @@ def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace
     assert client.status(sub.batch_id) == "drawn"  # Drawn, and still the worker's to finalize.
 
 
+def test_verifier_draws_a_batch_whose_seed_nears_the_end_of_blockhash_reach(devnet, nodes):
+    # Neither the worker (held) nor the grace would draw it: 130 blocks mined at once would.
+    nodes.worker("slow-worker", 32, models="digits-mlp", finalize_hold=600)
+    nodes.verifier("reach-verifier", 33, models="digits-mlp", draw_grace=600)
+    client = requester(devnet, 3)
+    sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=820), DIGIT_PRICE)
+    assert client.wait(sub.batch_id, {"committed"}, timeout=60) == "committed"
+    seed_block = devnet.market_contract.functions.getBatch(sub.batch_id).call()[7]
+    devnet.w3.provider.make_request("anvil_mine", [hex(130), hex(0)])  # type: ignore[arg-type]
+    wait_until(lambda: bool(draws_of(devnet, sub.batch_id)), 60, "the verifier to draw before the seed is lost")
+    ((draw_tx, sender),) = draws_of(devnet, sub.batch_id)
+    assert sender == devnet.accounts[33].address
+    assert devnet.w3.eth.get_transaction(draw_tx)["blockNumber"] - seed_block < 256  # Drawn, not re-armed.
+
+
 def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, engine):
     payload = encode_pixels(DIGITS.data[500])
     tampered = encode_pixels(DIGITS.data[501])
