@@ -1,4 +1,5 @@
-"""A real anvil per module, with the protocol deployed by the project's own deploy code."""
+"""A real anvil per module, with the protocol deployed by the project's own deploy code; nodes
+started per test on a module's devnet."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from node.chain.artifacts import load_artifacts
 from node.chain.deploy import DeployConfig, ModelSpec, decoder_for, deploy_protocol
 from node.chain.deployments import Deployment
 from node.chain.tx import TxSender
+from node.devnet import Devnet
+
+from .helpers import Nodes
 
 MODEL = ModelSpec(name="test-model", model_id="0x" + keccak(b"test weights").hex(), mode="exact", min_price=10**6)
 
@@ -30,3 +34,11 @@ def deployed(anvil: Anvil) -> tuple[Deployment, list[TxSender]]:
     senders = [TxSender(w3, account, decoder_for(artifacts)) for account in dev_accounts(6)]
     deployment = deploy_protocol(w3, senders[0], DeployConfig(), [MODEL], artifacts)
     return deployment, senders
+
+
+@pytest.fixture
+def nodes(devnet: Devnet) -> Iterator[Nodes]:
+    """Nodes started for one test, stopped and out of the registry when it ends."""
+    started = Nodes(devnet)
+    yield started
+    started.close()

@@ -10,51 +10,41 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from eth_utils import keccak
-from pydantic import SecretStr
-from sklearn.datasets import load_digits
 from web3.logs import DISCARD
 
-from node.chain.client import ChainClient
-from node.chain.deploy import MarketParams
-from node.client import RequesterClient
-from node.devnet import VERIFIER, WORKER, Devnet, NodeProcess
+from node.devnet import Devnet
 from node.inference.encoding import decode_output
 from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.inference.models.digits import DigitsMLP, encode_pixels
 from node.inference.models.minilm import MiniLM
 
-EMBED_PRICE, DIGIT_PRICE = 20_000, 2_000
-FINALIZED, REJECTED, EXPIRED = 7, 8, 9  # JobStatus
-DIGITS = load_digits()
-
-
-def digit_inputs(n: int, offset: int = 0) -> list[bytes]:
-    return [encode_pixels(DIGITS.data[offset + i]) for i in range(n)]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+from .helpers import (
+    DIGIT_PRICE,
+    DIGITS,
+    EMBED_PRICE,
+    EXPIRED,
+    FINALIZED,
+    REJECTED,
+    all_final,
+    balance,
+    digit_inputs,
+    events,
+    job_statuses,
+    node_devnet,
+    requester,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    market = MarketParams(base_audit_bps=0, challenge_window=6, verdict_window=10, panel_size=2)
-    net = Devnet(tmp_path_factory.mktemp("devnet"), market=market).up()
-    for requester in (2, 3, 4, 5):
-        net.fund(requester, 10_000)
-    yield net
-    net.down()
+    yield from node_devnet(tmp_path_factory.mktemp("devnet"))
 
 
 @pytest.fixture(scope="module")
@@ -62,61 +52,6 @@ def engine() -> InferenceEngine:
     engine = InferenceEngine(ExecutionSettings(threads=1))
     engine.load([MiniLM.name, DigitsMLP.name])
     return engine
-
-
-class Nodes:
-    """Starts nodes for one test; on teardown stops them and takes them out of the registry."""
-
-    def __init__(self, devnet: Devnet):
-        self.devnet = devnet
-        self.started: list[tuple[NodeProcess, int]] = []
-
-    def worker(self, name: str, index: int, **env: object) -> NodeProcess:
-        node = self.devnet.start_worker(name, index, **env)
-        self.started.append((node, index))
-        return node
-
-    def verifier(self, name: str, index: int, **env: object) -> NodeProcess:
-        node = self.devnet.start_verifier(name, index, **env)
-        self.started.append((node, index))
-        return node
-
-    def close(self) -> None:
-        for node, index in self.started:
-            self.devnet.stop(node)
-            role = WORKER if node.kind == "worker" else VERIFIER
-            if self.devnet.staking.functions.isActive(node.account.address, role).call():
-                self.devnet.senders[index].transact(self.devnet.staking.functions.requestExit(role))
-
-
-@pytest.fixture
-def nodes(devnet: Devnet) -> Iterator[Nodes]:
-    started = Nodes(devnet)
-    yield started
-    started.close()
-
-
-def requester(devnet: Devnet, index: int) -> RequesterClient:
-    key = SecretStr("0x" + devnet.accounts[index].key.hex().removeprefix("0x"))
-    return RequesterClient(ChainClient(devnet.anvil.url, devnet.deployments_path, key))
-
-
-def job_statuses(devnet: Devnet, job_ids: list[int]) -> list[int]:
-    return [devnet.market_contract.functions.jobStatus(j).call() for j in job_ids]
-
-
-def all_final(devnet: Devnet, job_ids: list[int]) -> Callable[[], bool]:
-    return lambda: all(s in (FINALIZED, REJECTED, EXPIRED) for s in job_statuses(devnet, job_ids))
-
-
-def events(devnet: Devnet, name: str, **filters: object) -> list[dict]:
-    event = getattr(devnet.market_contract.events, name)()
-    logs = event.get_logs(argument_filters=filters or None, from_block=devnet.deployment.block_number)
-    return [dict(log["args"]) for log in logs]
-
-
-def balance(devnet: Devnet, index: int) -> int:
-    return devnet.market_contract.functions.balanceOf(devnet.accounts[index].address).call()
 
 
 # ---------------------------------------------------------------------------------------- tests
@@ -320,56 +255,6 @@ def test_worker_finalizes_a_due_batch_in_the_transaction_that_commits_the_next(d
     assert len(finalized) == len(committed) == 1
     assert finalized[0]["transactionHash"] == committed[0]["transactionHash"]  # One transaction, not two.
     assert finalized[0]["args"]["worker"] == devnet.accounts[38].address
-
-
-def draws_of(devnet: Devnet, batch_id: int) -> list[tuple[str, str]]:
-    """(transaction hash, sender) of each `AuditsDrawn` of a batch."""
-    market, start = devnet.market_contract, devnet.deployment.block_number
-    logs = market.events.AuditsDrawn().get_logs(argument_filters={"batchId": batch_id}, from_block=start)
-    return [(log["transactionHash"], devnet.w3.eth.get_transaction(log["transactionHash"])["from"]) for log in logs]
-
-
-def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet, nodes):
-    # Three transactions for the job, not four: no draw of the verifier's between commit and finalize.
-    nodes.worker("drawing-worker", 36, models="digits-mlp")
-    nodes.verifier("lazy-verifier", 37, models="digits-mlp")
-    client = requester(devnet, 3)
-    sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=800), DIGIT_PRICE)
-    assert client.wait(sub.batch_id, {"finalized"}, timeout=60) == "finalized"
-    market, start = devnet.market_contract, devnet.deployment.block_number
-    finalized = market.events.BatchFinalized().get_logs(argument_filters={"batchId": sub.batch_id}, from_block=start)
-    assert len(finalized) == 1
-    assert draws_of(devnet, sub.batch_id) == [(finalized[0]["transactionHash"], devnet.accounts[36].address)]
-
-
-def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace(devnet, nodes):
-    # The hold keeps the worker from finalizing alone: the audits must not wait for its next commit.
-    nodes.worker("holding-worker", 34, models="digits-mlp", finalize_hold=120)
-    nodes.verifier("keeper-verifier", 35, models="digits-mlp", draw_grace=1)
-    client = requester(devnet, 3)
-    sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=810), DIGIT_PRICE)
-    assert client.wait(sub.batch_id, {"committed", "drawn"}, timeout=60) in ("committed", "drawn")
-    wait_until(lambda: bool(draws_of(devnet, sub.batch_id)), 60, "the verifier to draw the held batch")
-    window_end = devnet.market_contract.functions.getBatch(sub.batch_id).call()[6]
-    ((draw_tx, sender),) = draws_of(devnet, sub.batch_id)
-    assert sender == devnet.accounts[35].address
-    assert devnet.w3.eth.get_block(devnet.w3.eth.get_transaction(draw_tx)["blockNumber"])["timestamp"] > window_end
-    assert client.status(sub.batch_id) == "drawn"  # Drawn, and still the worker's to finalize.
-
-
-def test_verifier_draws_a_batch_whose_seed_nears_the_end_of_blockhash_reach(devnet, nodes):
-    # Neither the worker (held) nor the grace would draw it: 130 blocks mined at once would.
-    nodes.worker("slow-worker", 32, models="digits-mlp", finalize_hold=600)
-    nodes.verifier("reach-verifier", 33, models="digits-mlp", draw_grace=600)
-    client = requester(devnet, 3)
-    sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=820), DIGIT_PRICE)
-    assert client.wait(sub.batch_id, {"committed"}, timeout=60) == "committed"
-    seed_block = devnet.market_contract.functions.getBatch(sub.batch_id).call()[7]
-    devnet.w3.provider.make_request("anvil_mine", [hex(130), hex(0)])  # type: ignore[arg-type]
-    wait_until(lambda: bool(draws_of(devnet, sub.batch_id)), 60, "the verifier to draw before the seed is lost")
-    ((draw_tx, sender),) = draws_of(devnet, sub.batch_id)
-    assert sender == devnet.accounts[33].address
-    assert devnet.w3.eth.get_transaction(draw_tx)["blockNumber"] - seed_block < 256  # Drawn, not re-armed.
 
 
 def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, engine):
