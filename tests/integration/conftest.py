@@ -15,7 +15,7 @@ from node.chain.deployments import Deployment
 from node.chain.tx import TxSender
 from node.devnet import Devnet
 
-from .helpers import Nodes
+from .helpers import Nodes, node_devnet
 
 MODEL = ModelSpec(name="test-model", model_id="0x" + keccak(b"test weights").hex(), mode="exact", min_price=10**6)
 
@@ -34,6 +34,12 @@ def deployed(anvil: Anvil) -> tuple[Deployment, list[TxSender]]:
     senders = [TxSender(w3, account, decoder_for(artifacts)) for account in dev_accounts(6)]
     deployment = deploy_protocol(w3, senders[0], DeployConfig(), [MODEL], artifacts)
     return deployment, senders
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    """A devnet of the module's own with the real models registered, for node tests."""
+    yield from node_devnet(tmp_path_factory.mktemp("devnet"))
 
 
 @pytest.fixture

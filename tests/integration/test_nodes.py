@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -36,15 +35,9 @@ from .helpers import (
     digit_inputs,
     events,
     job_statuses,
-    node_devnet,
     requester,
     wait_until,
 )
-
-
-@pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    yield from node_devnet(tmp_path_factory.mktemp("devnet"))
 
 
 @pytest.fixture(scope="module")

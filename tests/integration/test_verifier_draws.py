@@ -3,19 +3,9 @@ before the seed leaves `blockhash` reach, or once the worker is late to finalize
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from node.devnet import Devnet
 from node.inference.models.digits import DigitsMLP
 
-from .helpers import DIGIT_PRICE, digit_inputs, draws_of, node_devnet, requester, wait_until
-
-
-@pytest.fixture(scope="module")
-def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    yield from node_devnet(tmp_path_factory.mktemp("devnet"))
+from .helpers import DIGIT_PRICE, digit_inputs, draws_of, requester, wait_until
 
 
 def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet, nodes):
