@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {IModelTerms} from "./interfaces/IModelTerms.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {JobAudits} from "./JobAudits.sol";
 
@@ -18,13 +19,21 @@ import {JobAudits} from "./JobAudits.sol";
 ///         OpenZeppelin's `multicall` runs several of these functions in one transaction, each
 ///         with the caller as `msg.sender`: a worker commits new results and finalizes batches
 ///         whose window has ended at once, one transaction base (21,000 gas) less.
-contract JobMarket is JobAudits, Multicall {
+contract JobMarket is JobAudits, IModelTerms, Multicall {
     using SafeERC20 for IERC20;
+
+    /// @dev A model's terms for new jobs, as the registry last sent them.
+    struct ModelTerms {
+        uint64 minPrice;
+        bool active;
+        bool known;
+    }
 
     IERC20 private immutable _creditToken;
     IModelRegistry private immutable _registry;
 
     uint256 private _nextBatchId = 1;
+    mapping(bytes32 modelId => ModelTerms) private _modelTerms;
 
     /// @param creditToken The credit token.
     /// @param modelRegistry The model registry.
@@ -41,7 +50,8 @@ contract JobMarket is JobAudits, Multicall {
 
     /// @notice Creates batches of jobs and escrows their payments (plus any audit premium). The
     ///         escrow is paid from the caller's internal balance first (deposits, refunds,
-    ///         earnings), then with one `transferFrom` for the rest. Batch ids are consecutive;
+    ///         earnings), batch by batch, then with one `transferFrom` for the rest; each
+    ///         `BatchCreated` says how much of its batch's escrow the balance paid. Batch ids are consecutive;
     ///         job `i` of batch `b` has id `b << 16 | i`.
     /// @param requests The batches.
     /// @return firstBatchId The id of the first batch; the rest follow in order.
@@ -50,37 +60,47 @@ contract JobMarket is JobAudits, Multicall {
         if (count == 0) revert JobMarketInvalidBatchSize(0, 0);
         firstBatchId = _nextBatchId;
         uint32 requesterId = _idOf(msg.sender);
+        // The requester's id (above) and balance share a slot: warm here. The balance pays the
+        // batches' escrows first, in order; the wallet pays what is left of them.
+        uint256 balance = _accounts[msg.sender].balance;
+        uint256 left = balance;
         uint256 total;
         for (uint256 i; i < count; ++i) {
             BatchRequest calldata r = requests[i];
             uint16 auditBps = _checkRequest(i, r);
             uint256 batchId = firstBatchId + i;
             uint16 size = uint16(r.inputs.length); // At most maxBatchSize, a uint16: checked above.
-            _batches[batchId] = BatchSlot({
-                requesterId: requesterId,
-                workerId: 0,
-                price: r.price,
-                size: size,
-                auditBps: auditBps,
-                status: BatchStatus.Open,
-                reopenOnExpiry: r.reopenOnExpiry,
-                deadline: 0,
-                seedBlock: 0,
-                timeout: r.timeout
-            });
-            total += size * (uint256(r.price) + _premium(r.price, auditBps));
-            emit BatchCreated(batchId, msg.sender, r.modelId, r.price, r.timeout, auditBps, r.reopenOnExpiry, r.inputs);
+            _storeBatch(
+                _batches[batchId],
+                BatchSlot({
+                    requesterId: requesterId,
+                    workerId: 0,
+                    price: r.price,
+                    size: size,
+                    auditBps: auditBps,
+                    status: BatchStatus.Open,
+                    reopenOnExpiry: r.reopenOnExpiry,
+                    deadline: 0,
+                    seedBlock: 0,
+                    timeout: r.timeout
+                })
+            );
+            uint256 escrow = size * (uint256(r.price) + _premium(r.price, auditBps));
+            uint256 fromBalance = left < escrow ? left : escrow;
+            // At most `left`: cannot underflow.
+            unchecked {
+                left -= fromBalance;
+            }
+            total += escrow;
+            emit BatchCreated(
+                batchId, msg.sender, r.modelId, r.price, r.timeout, auditBps, r.reopenOnExpiry, fromBalance, r.inputs
+            );
         }
         _nextBatchId = firstBatchId + count;
 
-        // The requester's id (above) and balance share a slot: warm here.
-        uint256 balance = _accounts[msg.sender].balance;
-        uint256 fromBalance = balance < total ? balance : total;
-        if (fromBalance != 0) {
-            _accounts[msg.sender].balance = uint96(balance - fromBalance); // At most `balance`: fits.
-            emit Debited(msg.sender, firstBatchId, fromBalance);
-        }
-        if (total != fromBalance) _creditToken.safeTransferFrom(msg.sender, address(this), total - fromBalance);
+        if (left != balance) _accounts[msg.sender].balance = uint96(left); // At most `balance`: fits.
+        uint256 fromWallet = total - (balance - left);
+        if (fromWallet != 0) _creditToken.safeTransferFrom(msg.sender, address(this), fromWallet);
     }
 
     /// @notice Deposits credits into the caller's internal balance, from which `createBatches`
@@ -215,15 +235,19 @@ contract JobMarket is JobAudits, Multicall {
         _requireNonEmpty(batchIds.length);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Committed);
+            BatchSlot storage slot = _requireBatch(batchId, BatchStatus.Committed);
+            BatchSlot memory batch = _loadBatch(slot);
             if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
-            _drawAudits(batchId, batch);
+            _drawAudits(batchId, batch, false);
+            _storeBatch(slot, batch);
         }
     }
 
     /// @notice Finalizes batches whose challenge window has ended: the worker is paid for every
-    ///         job not under audit, minus the protocol fee. A batch whose audit draw is still
-    ///         pending is drawn first (and left alone if its seed had to be re-armed).
+    ///         job not under audit, minus the protocol fee. A batch with no job under audit
+    ///         leaves storage (see `getBatch`). A batch whose audit draw is still
+    ///         pending is drawn first (and left alone if its seed had to be re-armed); that draw
+    ///         emits `AuditsDrawn` only if it audits a job.
     /// @param batchIds The batches.
     function finalizeBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
@@ -233,10 +257,11 @@ contract JobMarket is JobAudits, Multicall {
         address worker = msg.sender;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
-            BatchSlot storage batch = _batches[batchId];
+            BatchSlot storage slot = _batches[batchId];
+            BatchSlot memory batch = _loadBatch(slot);
             BatchStatus status = batch.status;
             if (status != BatchStatus.Committed && status != BatchStatus.Drawn) {
-                revert JobMarketInvalidBatchStatus(batchId, status);
+                revert JobMarketInvalidBatchStatus(batchId, _statusOf(batchId, status));
             }
             if (block.timestamp <= batch.deadline) revert JobMarketDeadlineNotReached(batchId, batch.deadline);
             uint256 auditedJobs;
@@ -244,17 +269,37 @@ contract JobMarket is JobAudits, Multicall {
                 if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
                 bool drawn;
                 // Drawn just now, so no job was challenged yet: the draw's count is the batch's.
-                (drawn, auditedJobs) = _drawAudits(batchId, batch);
-                if (!drawn) continue;
+                (drawn, auditedJobs) = _drawAudits(batchId, batch, true);
+                if (!drawn) {
+                    _storeBatch(slot, batch); // The re-armed seed.
+                    continue;
+                }
             } else {
                 auditedJobs = _auditedJobs[batchId];
             }
             if (batch.workerId != workerId) {
                 workerId = batch.workerId;
-                worker = _workerOf(batch);
+                worker = _accountAt[workerId];
+            }
+            if (auditedJobs == 0) {
+                // Every job is paid now and none settles later: the record leaves storage
+                // (4,800 gas back), its events keep it, and the views report it finalized.
+                _clearBatch(slot);
+            } else {
+                batch.status = BatchStatus.Finalized;
+                _storeBatch(slot, batch);
             }
             _payBatch(batchId, batch, batch.size - auditedJobs, worker);
         }
+    }
+
+    // --------------------------------------------------------------- registry
+
+    /// @inheritdoc IModelTerms
+    function setModelTerms(bytes32 modelId, uint64 minPrice, bool active) external {
+        if (msg.sender != address(_registry)) revert JobMarketNotRegistry(msg.sender);
+        _modelTerms[modelId] = ModelTerms({minPrice: minPrice, active: active, known: true});
+        emit ModelTermsSet(modelId, minPrice, active);
     }
 
     // ---------------------------------------------------------------- payouts
@@ -269,6 +314,18 @@ contract JobMarket is JobAudits, Multicall {
         _creditToken.safeTransfer(msg.sender, amount);
     }
 
+    /// @notice Credits the protocol fees that accounts' batch payouts owe to the treasury's
+    ///         balance. Anyone may call it; the treasury then withdraws as usual.
+    /// @param accounts The workers (from `BatchFinalized`); those owing nothing are skipped.
+    function collectFees(address[] calldata accounts) external {
+        _requireNonEmpty(accounts.length);
+        uint256 total;
+        for (uint256 i; i < accounts.length; ++i) {
+            total += _collectFees(accounts[i]);
+        }
+        _addBalance(_treasury, total);
+    }
+
     // ---------------------------------------------------------------- getters
 
     /// @notice The credit token.
@@ -281,6 +338,15 @@ contract JobMarket is JobAudits, Multicall {
         return _registry;
     }
 
+    /// @notice A model's terms for new jobs, as the registry last sent them.
+    /// @return minPrice The minimum price per job.
+    /// @return active Whether new jobs may name it.
+    /// @return known Whether the registry sent any (false: batches naming it revert).
+    function modelTerms(bytes32 modelId) external view returns (uint64 minPrice, bool active, bool known) {
+        ModelTerms memory terms = _modelTerms[modelId];
+        return (terms.minPrice, terms.active, terms.known);
+    }
+
     /// @notice The id the next created batch will get.
     function nextBatchId() external view returns (uint256) {
         return _nextBatchId;
@@ -290,22 +356,23 @@ contract JobMarket is JobAudits, Multicall {
 
     /// @dev Pays a batch's `paidJobs` unaudited jobs to `worker`, its worker, and releases their
     ///      collateral. `BatchFinalized` records the worker's and the treasury's credits.
-    function _payBatch(uint256 batchId, BatchSlot storage batch, uint256 paidJobs, address worker) private {
-        (uint256 workerPayment, uint256 protocolFee, uint256 premium) = _unauditedPayout(batch, paidJobs);
-        batch.status = BatchStatus.Finalized;
+    function _payBatch(uint256 batchId, BatchSlot memory batch, uint256 paidJobs, address worker) private {
+        (uint256 workerPayment, uint256 protocolFee, uint256 premium) =
+            _unauditedPayout(batch.price, batch.auditBps, paidJobs);
         emit BatchFinalized(batchId, worker, paidJobs, workerPayment, protocolFee);
-        // The release and the payment write the same slot of the worker's.
-        _unlock(worker, IStaking.Role.Worker, paidJobs * _collateral(batch.price));
-        _addBalance(worker, workerPayment);
-        _addBalance(_treasury, protocolFee);
-        if (premium != 0) _creditBalance(_requesterOf(batch), batchId, premium, CreditReason.Refund);
+        // The release, the payment and the fee owed write the same slot of the worker's.
+        _payWorker(worker, paidJobs * _collateral(batch.price), workerPayment, protocolFee);
+        if (premium != 0) _creditBalance(_accountAt[batch.requesterId], batchId, premium, CreditReason.Refund);
     }
 
     /// @dev Validates one batch request and returns its effective audit rate.
     function _checkRequest(uint256 index, BatchRequest calldata r) private view returns (uint16 auditBps) {
         uint256 size = r.inputs.length;
         if (size == 0 || size > _maxBatchSize) revert JobMarketInvalidBatchSize(index, size);
-        uint64 minPrice = _registry.activeMinPrice(r.modelId);
+        ModelTerms memory terms = _modelTerms[r.modelId];
+        if (!terms.known) revert JobMarketUnknownModel(index, r.modelId);
+        if (!terms.active) revert JobMarketInactiveModel(index, r.modelId);
+        uint64 minPrice = terms.minPrice;
         if (r.price < minPrice || r.price == 0) revert JobMarketPriceTooLow(index, r.modelId, r.price, minPrice);
         if (r.timeout == 0) revert JobMarketInvalidTimeout(index);
         auditBps = r.auditBps == 0 ? _baseAuditBps : r.auditBps;
@@ -323,6 +390,10 @@ contract JobMarket is JobAudits, Multicall {
                 if (actual != input.inputHash) revert JobMarketInputHashMismatch(index, j, input.inputHash, actual);
             }
         }
+    }
+
+    function _wasCreated(uint256 batchId) internal view override returns (bool) {
+        return batchId != 0 && batchId < _nextBatchId;
     }
 
     /// @dev What a batch escrowed: its price and any premium, for every job.

@@ -66,6 +66,26 @@ class Submission:
     tx_hash: str
 
 
+#: Accounts per `collectFees` transaction: about 5,500 gas each, well inside a block.
+FEE_ACCOUNTS_PER_TX = 200
+
+
+def collect_fees(chain: ChainClient) -> tuple[list[str], int]:
+    """Credits to the treasury the protocol fees that workers' batch payouts owe (anyone may;
+    the treasury then withdraws). The workers are those of `BatchFinalized` events since the
+    deployment. Returns the accounts that owed fees and the credits collected."""
+    market = chain.market
+    logs = market.events.BatchFinalized().get_logs(from_block=chain.deployment.block_number)
+    workers = sorted({str(log["args"]["worker"]) for log in logs})
+    owed = {w: int(market.functions.feesOwed(w).call()) for w in workers}
+    owing = [w for w in workers if owed[w]]
+    if owing:
+        sender = chain.require_sender()
+        for start in range(0, len(owing), FEE_ACCOUNTS_PER_TX):
+            sender.transact(market.functions.collectFees(owing[start : start + FEE_ACCOUNTS_PER_TX]))
+    return owing, sum(owed.values())
+
+
 class RequesterClient:
     def __init__(self, client: ChainClient):
         self.chain = client
@@ -125,19 +145,25 @@ class RequesterClient:
             time.sleep(poll)
         raise ClientError(f"batch {batch_id} still {self.status(batch_id)} after {timeout}s")
 
-    def committed_hashes(self, batch_id: int) -> list[bytes]:
-        """The output hashes the worker committed on chain, in job order."""
+    def committed(self, batch_id: int) -> tuple[str, list[bytes]]:
+        """The worker that committed a batch's results, and its output hashes in job order, from
+        `ResultsCommitted` (events keep a batch that has left storage on finalization)."""
         logs = self.market.events.ResultsCommitted().get_logs(
             argument_filters={"batchId": batch_id}, from_block=self.chain.deployment.block_number
         )
         if not logs:
             raise ClientError(f"batch {batch_id} has no committed results")
-        return [bytes(h) for h in logs[-1]["args"]["outputHashes"]]
+        args = logs[-1]["args"]
+        return str(args["worker"]), [bytes(h) for h in args["outputHashes"]]
+
+    def committed_hashes(self, batch_id: int) -> list[bytes]:
+        """The output hashes the worker committed on chain, in job order."""
+        return self.committed(batch_id)[1]
 
     def fetch(self, job_id: int, timeout: float = 10.0) -> bytes:
         """A job's output from its worker, checked against the hash committed on chain."""
         batch_id, index = job_id >> 16, job_id & 0xFFFF
-        worker = self.market.functions.getBatch(batch_id).call()[5]
+        worker, hashes = self.committed(batch_id)
         url = self.chain.staking.functions.workerUrl(worker).call()
         try:
             response = self.http.get(f"{url}/v1/results/{job_id}", timeout=timeout)
@@ -146,7 +172,7 @@ class RequesterClient:
         if response.status_code != 200:
             raise ClientError(f"worker at {url} has no result for job {job_id} ({response.status_code})")
         output = base64.b64decode(response.json()["output"])
-        expected = self.committed_hashes(batch_id)[index]
+        expected = hashes[index]
         if keccak(output) != expected:
             raise ClientError(
                 f"job {job_id}: served output hashes to 0x{keccak(output).hex()}, chain has 0x{expected.hex()}"
@@ -156,10 +182,9 @@ class RequesterClient:
     def fetch_batch(self, batch_id: int, timeout: float = 10.0) -> list[bytes]:
         """Every output of a batch, in job order, from its worker in one request per 256 jobs,
         each checked against the hash committed on chain."""
-        batch = self.market.functions.getBatch(batch_id).call()
-        url = self.chain.staking.functions.workerUrl(batch[5]).call()
-        expected = self.committed_hashes(batch_id)
-        ids = [(batch_id << 16) | index for index in range(batch[2])]
+        worker, expected = self.committed(batch_id)
+        url = self.chain.staking.functions.workerUrl(worker).call()
+        ids = [(batch_id << 16) | index for index in range(len(expected))]
         served: dict[int, bytes] = {}
         for start in range(0, len(ids), MAX_RESULTS):
             chunk = ids[start : start + MAX_RESULTS]
@@ -212,7 +237,7 @@ class RequesterClient:
         plugin = engine.plugin(model_id)
         (mine,) = engine.run(model_id, [payload])
         comparison = plugin.policy.compare(mine, served)
-        batch = self.market.functions.getBatch(batch_id).call()
+        worker, _ = self.committed(batch_id)
         audit_status, _ = self.market.functions.getAudit(job_id).call()
         return Receipt(
             job_id=job_id,
@@ -221,11 +246,11 @@ class RequesterClient:
             input_hash="0x" + bytes(entry["inputHash"]).hex(),
             output_hash="0x" + keccak(served).hex(),
             local_output_hash="0x" + keccak(mine).hex(),
-            worker=batch[5],
-            requester=batch[0],
+            worker=worker,
+            requester=str(created["requester"]),
             status=JOB_STATUS[self.market.functions.jobStatus(job_id).call()],
             audit=AUDIT_STATUS[audit_status],
-            payment=batch[1],
+            payment=int(created["price"]),
             policy=plugin.policy.mode,
             verified=comparison.accepted,
             reason=comparison.reason,

@@ -63,7 +63,15 @@ SEED_REACH_MARGIN = 128
 
 class Verifier(NodeDaemon):
     name = "verifier"
-    events = ("BatchCreated", "ResultsCommitted", "BatchTaken", "AuditAssigned", "AuditsDrawn", "DisputeOpened")
+    events = (
+        "BatchCreated",
+        "ResultsCommitted",
+        "BatchTaken",
+        "AuditAssigned",
+        "AuditsDrawn",
+        "BatchFinalized",
+        "DisputeOpened",
+    )
     settings: VerifierSettings
 
     def __init__(self, settings: VerifierSettings, metrics: Metrics | None = None):
@@ -128,6 +136,9 @@ class Verifier(NodeDaemon):
         elif event.name == "AuditsDrawn" and self.store.batch(a["batchId"]):
             self.store.set_batch_status(a["batchId"], "drawn")
             self._sample_for_challenges(a["batchId"])
+        elif event.name == "BatchFinalized" and self.store.batch(a["batchId"]):
+            # Drawn in its finalize, with no `AuditsDrawn` if nothing was audited: not to draw.
+            self.store.set_batch_status(a["batchId"], "finalized")
         elif event.name == "DisputeOpened":
             if self.address in a["panel"]:
                 self.store.add_task(f"vote:{a['jobId']}")  # A panel vote: one transaction each.

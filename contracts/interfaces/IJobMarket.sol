@@ -210,10 +210,18 @@ interface IJobMarket {
     error JobMarketNothingToWithdraw(address account);
     /// @notice A deposit of zero credits.
     error JobMarketZeroDeposit(address account);
+    /// @notice Only the market's model registry sets model terms.
+    error JobMarketNotRegistry(address caller);
+    /// @notice Batch request `index` names a model the registry never sent this market.
+    error JobMarketUnknownModel(uint256 index, bytes32 modelId);
+    /// @notice Batch request `index` names a model that takes no new jobs.
+    error JobMarketInactiveModel(uint256 index, bytes32 modelId);
 
     // ---------------------------------------------------------------- events
 
-    /// @notice A batch was created and its payments escrowed. Job `i` has id `batchId << 16 | i`.
+    /// @notice A batch was created and its payments escrowed, `paidFromBalance` of them from the
+    ///         requester's internal balance (the rest from its wallet). Job `i` has id
+    ///         `batchId << 16 | i`.
     event BatchCreated(
         uint256 indexed batchId,
         address indexed requester,
@@ -222,6 +230,7 @@ interface IJobMarket {
         uint24 timeout,
         uint16 auditBps,
         bool reopenOnExpiry,
+        uint256 paidFromBalance,
         JobInput[] inputs
     );
     /// @notice The requester cancelled an open batch and was refunded.
@@ -242,7 +251,9 @@ interface IJobMarket {
     );
     /// @notice The seed block fell out of `blockhash` reach, so a new one was set.
     event AuditSeedRearmed(uint256 indexed batchId, uint32 seedBlock);
-    /// @notice The audit draw ran for a batch; `audited` jobs were selected.
+    /// @notice The audit draw ran for a batch; `audited` jobs were selected. A draw run by
+    ///         `finalizeBatches` that selects none has no such event: its `BatchFinalized` pays
+    ///         every job.
     event AuditsDrawn(uint256 indexed batchId, uint256 audited);
     /// @notice A verifier was assigned to audit a job.
     event AuditAssigned(uint256 indexed jobId, address indexed verifier, uint32 deadline);
@@ -262,9 +273,10 @@ interface IJobMarket {
     event DisputeSettled(uint256 indexed jobId, bool workerWon, uint256 acceptVotes, uint256 rejectVotes);
     /// @notice Locked collateral of a losing party was slashed.
     event PartySlashed(uint256 indexed batchId, address indexed account, IStaking.Role role, uint256 amount);
-    /// @notice A batch's unaudited jobs were paid: `workerPayment` was credited to the worker and
-    ///         `protocolFee` to the treasury. This event is the record of both credits (no
-    ///         `Credited` is emitted for them), one event instead of three per batch.
+    /// @notice A batch's unaudited jobs were paid: `workerPayment` was credited to the worker, and
+    ///         `protocolFee` was added to the fees the worker's account owes the treasury (see
+    ///         `FeesCollected`). This event is the record of both (no `Credited` is emitted for
+    ///         them), one event instead of three per batch.
     event BatchFinalized(
         uint256 indexed batchId, address indexed worker, uint256 paidJobs, uint256 workerPayment, uint256 protocolFee
     );
@@ -277,10 +289,13 @@ interface IJobMarket {
     event Credited(address indexed account, uint256 indexed batchId, uint256 amount, CreditReason reason);
     /// @notice Credits were deposited into an internal balance, to pay for batches from there.
     event Deposited(address indexed account, uint256 amount);
-    /// @notice An internal balance paid (part of) the escrow of batches created from `firstBatchId`.
-    event Debited(address indexed account, uint256 indexed firstBatchId, uint256 amount);
     /// @notice An internal balance was paid out.
     event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Protocol fees an account owed from its batches' payouts were credited to the
+    ///         treasury's balance.
+    event FeesCollected(address indexed account, uint256 amount);
+    /// @notice The registry sent a model's terms for new jobs.
+    event ModelTermsSet(bytes32 indexed modelId, uint64 minPrice, bool active);
     /// @notice An account got its compact id, on its first batch as requester or worker.
     event AccountRegistered(address indexed account, uint256 id);
 }

@@ -50,6 +50,8 @@ interface IModelRegistry {
     event ModelPriceUpdated(bytes32 indexed modelId, uint64 minPrice);
     /// @notice A model was activated or deactivated.
     event ModelActivationChanged(bytes32 indexed modelId, bool active);
+    /// @notice The job market that mirrors the models' terms was set; it was sent every model's.
+    event JobMarketLinked(address indexed jobMarket);
 
     /// @notice Returns a registered model; reverts with `ModelRegistryUnknownModel` otherwise.
     function getModel(bytes32 modelId) external view returns (Model memory);

@@ -120,6 +120,8 @@ def deploy_protocol(
         models=[],
     )
     reg = deployment.contract(w3, "ModelRegistry")
+    # The registry sends the market each model's terms (minimum price, active) from now on.
+    sender.transact(reg.functions.linkJobMarket(market))
     for m in models:
         sender.transact(
             reg.functions.registerModel(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import click
 from web3 import Web3
@@ -13,7 +14,7 @@ from node.chain.deploy import CREDIT_UNIT
 from node.chain.tx import TxSender
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import CliError, InputError
-from node.client import RequesterClient
+from node.client import RequesterClient, collect_fees
 
 ROLES = {"worker": 0, "verifier": 1}
 DEVNET_CHAIN_ID = 31337
@@ -137,6 +138,18 @@ def withdraw(ctx: Ctx) -> None:
     ctx.out.result({"withdrawn": credits(amount)})
 
 
+@click.command("collect-fees")
+@pass_ctx
+def collect_fees_(ctx: Ctx) -> None:
+    """Credit the protocol fees workers owe to the treasury's market balance (anyone may; each
+    batch payout adds its fee to its worker's account, so that the payout writes one slot)."""
+    chain = ctx.chain(signer=True)
+    treasury = chain.market.functions.params().call()[0]
+    accounts, amount = collect_fees(chain)
+    withdrawable = credits(chain.market.functions.balanceOf(treasury).call())
+    ctx.out.result({"accounts": len(accounts), "collected": credits(amount), "treasury withdrawable": withdrawable})
+
+
 @click.command()
 @click.option("--limit", default=50, show_default=True)
 @pass_ctx
@@ -151,7 +164,7 @@ def _history(chain: ChainClient, address: str) -> list[dict[str, object]]:
     start = chain.deployment.block_number
     m = chain.market.events
     queries = [
-        (m.BatchCreated, {"requester": address}, lambda a: f"created batch {a['batchId']} ({len(a['inputs'])} jobs)"),
+        (m.BatchCreated, {"requester": address}, _created),
         (m.BatchTaken, {"worker": address}, lambda a: f"took batch {a['batchId']}"),
         (m.ResultsCommitted, {"worker": address}, lambda a: f"committed batch {a['batchId']}"),
         (  # A batch's payout: the worker's credit is recorded here, not by a `Credited` event.
@@ -166,18 +179,20 @@ def _history(chain: ChainClient, address: str) -> list[dict[str, object]]:
         ),
         (m.PartySlashed, {"account": address}, lambda a: f"slashed {credits(a['amount'])} (batch {a['batchId']})"),
         (m.Deposited, {"account": address}, lambda a: f"deposited {credits(a['amount'])}"),
-        (
-            m.Debited,
-            {"account": address},
-            lambda a: f"paid {credits(a['amount'])} from the balance (batch {a['firstBatchId']} on)",
-        ),
         (m.Withdrawn, {"account": address}, lambda a: f"withdrew {credits(a['amount'])}"),
+        (m.FeesCollected, {"account": address}, lambda a: f"paid {credits(a['amount'])} of fees owed to the treasury"),
     ]
     rows = []
     for event, filters, describe in queries:
         for log in event().get_logs(argument_filters=filters, from_block=start):
             rows.append({"block": log["blockNumber"], "event": log["event"], "detail": describe(log["args"])})
     return sorted(rows, key=lambda r: int(str(r["block"])))
+
+
+def _created(a: Any) -> str:
+    paid = int(a["paidFromBalance"])
+    from_balance = f", {credits(paid)} paid from the balance" if paid else ""
+    return f"created batch {a['batchId']} ({len(a['inputs'])} jobs{from_balance})"
 
 
 _REASONS = ["worker payment", "verifier fee", "protocol fee", "refund", "slash share"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -172,17 +173,22 @@ def _describe(chain: ChainClient, jid: int) -> dict[str, Any]:
     index = jid & 0xFFFF
     if index >= len(created["inputs"]):
         raise InputError(f"batch {jid >> 16} has no job {index}")
-    batch = chain.market.functions.getBatch(jid >> 16).call()
+    # The worker from the chain's record while the batch is stored; a batch finalized with no
+    # job audited has left storage, and its commit event names the worker.
+    worker = chain.market.functions.getBatch(jid >> 16).call()[5]
+    if int(worker, 16) == 0:
+        with contextlib.suppress(ClientError):  # Not committed yet: no worker to show.
+            worker, _ = RequesterClient(chain).committed(jid >> 16)
     audit_status, _ = chain.market.functions.getAudit(jid).call()
     return {
         "job": show_job_id(jid),
         "model": created["model"],
         "model_id": "0x" + bytes(created["modelId"]).hex(),
         "status": JOB_STATUS[chain.market.functions.jobStatus(jid).call()],
-        "worker": batch[5],
+        "worker": worker,
         "audit": AUDIT_STATUS[audit_status],
-        "payment": credits(batch[1]),
-        "requester": batch[0],
+        "payment": credits(created["price"]),
+        "requester": created["requester"],
     }
 
 

@@ -66,6 +66,7 @@ for command in (
     account.deposit,
     account.withdraw,
     account.history,
+    account.collect_fees_,
 ):
     cli.add_command(command)
 cli.add_command(jobs.job)

@@ -35,5 +35,7 @@ def explain(exc: ContractRevertError) -> str:
         "JobMarketNothingToWithdraw": lambda: "nothing to withdraw",
         "JobMarketZeroDeposit": lambda: "deposit more than zero credits",
         "ModelRegistryUnknownModel": lambda: "unknown model",
+        "JobMarketUnknownModel": lambda: "unknown model",
+        "JobMarketInactiveModel": lambda: "the model takes no new jobs",
     }
     return messages[exc.name]() if exc.name in messages else f"rejected by the contract: {exc}"

@@ -150,8 +150,10 @@ def test_deposit_then_submit_pays_from_market_balance(cli):
     )  # fmt: skip
     balance = cli.json("--wallet", "carol", "balance")
     assert (balance["credits"], balance["withdrawable"]) == ("9", "0.95")
-    events = [row["event"] for row in cli.json("--wallet", "carol", "history")]
-    assert {"Deposited", "BatchCreated", "Debited"} <= set(events)
+    history = cli.json("--wallet", "carol", "history")
+    assert {"Deposited", "BatchCreated"} <= {row["event"] for row in history}  # type: ignore[index]
+    created = [row["detail"] for row in history if row["event"] == "BatchCreated"]  # type: ignore[index]
+    assert created[0].endswith("(1 jobs, 0.05 paid from the balance)")
 
 
 def test_deposit_of_zero_exits_6(cli, alice):
@@ -202,3 +204,9 @@ def test_unreachable_rpc_exits_4(cli, alice):
 
 def test_missing_wallet_exits_3(cli):
     assert_one_line_error(cli("--wallet", "nobody", "balance"), 3, "no wallet named 'nobody'")
+
+
+def test_collect_fees_credits_what_workers_owe_to_the_treasury(cli, alice):
+    collected = cli.json("--wallet", "alice", "collect-fees")
+    assert set(collected) == {"accounts", "collected", "treasury withdrawable"}  # type: ignore[arg-type]
+    assert float(collected["treasury withdrawable"]) >= float(collected["collected"]) >= 0  # type: ignore[index]

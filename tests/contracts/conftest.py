@@ -89,6 +89,7 @@ def deploy_market(project, owner, treasury, credit, registry):
         market_at = owner.get_deployment_address(owner.nonce + 1)
         stk = owner.deploy(project.Staking, credit, market_at, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING)
         mkt = owner.deploy(project.JobMarket, credit, registry, stk, market_params(treasury, **overrides))
+        registry.linkJobMarket(mkt, sender=owner)  # Sends it the models' terms.
         return stk, mkt
 
     return deploy

@@ -108,15 +108,21 @@ def test_create_batches_reverts_if_price_below_model_minimum(market, requester, 
         market.createBatches([batch(price=MIN_PRICE - 1)], sender=requester)
 
 
-def test_create_batches_reverts_if_model_unknown(market, registry, requester, staked):
-    with ape.reverts(registry.ModelRegistryUnknownModel, modelId=UNKNOWN_ID):
+def test_create_batches_reverts_if_model_unknown(market, requester, staked):
+    with ape.reverts(market.JobMarketUnknownModel, index=0, modelId=UNKNOWN_ID):
         market.createBatches([batch(model=UNKNOWN_ID)], sender=requester)
 
 
 def test_create_batches_reverts_if_model_inactive(market, registry, owner, requester, staked):
-    registry.setActive(DIGITS_ID, False, sender=owner)
-    with ape.reverts(registry.ModelRegistryInactiveModel, modelId=DIGITS_ID):
+    registry.setActive(DIGITS_ID, False, sender=owner)  # Sent to the market.
+    with ape.reverts(market.JobMarketInactiveModel, index=0, modelId=DIGITS_ID):
         market.createBatches([batch(model=DIGITS_ID)], sender=requester)
+
+
+def test_create_batches_checks_the_min_price_the_registry_last_sent(market, registry, owner, requester, staked):
+    registry.setMinPrice(EMBED_ID, 2 * MIN_PRICE, sender=owner)
+    with ape.reverts(market.JobMarketPriceTooLow, index=0, modelId=EMBED_ID, price=MIN_PRICE, minPrice=2 * MIN_PRICE):
+        market.createBatches([batch(price=MIN_PRICE)], sender=requester)
 
 
 def test_create_batches_reverts_if_input_too_large(market, requester, staked):
@@ -191,19 +197,28 @@ def test_deposit_reverts_if_zero(market, requester, staked):
 def test_create_batches_pays_from_deposit_without_transfer(proto, market, credit, requester):
     market.deposit(5 * PRICE, sender=requester)
     wallet = credit.balanceOf(requester)
-    batch_id, tx = proto.create(requester, batch(b"a", b"b"))
-    debited = market.Debited(account=requester, firstBatchId=batch_id, amount=2 * PRICE)
-    assert tx.events.filter(market.Debited) == [debited]
+    _, tx = proto.create(requester, batch(b"a", b"b"))
+    assert [e.paidFromBalance for e in tx.events.filter(market.BatchCreated)] == [2 * PRICE]
     assert tx.decode_logs(credit.Transfer) == []
     assert market.balanceOf(requester) == 3 * PRICE
     assert credit.balanceOf(requester) == wallet
 
 
+def test_create_batches_pays_from_balance_batch_by_batch_in_order(proto, market, credit, requester):
+    market.deposit(3 * PRICE, sender=requester)
+    _, tx = proto.create(requester, batch(b"a", b"b"), batch(b"c", b"d"), batch(b"e"))
+    assert [e.paidFromBalance for e in tx.events.filter(market.BatchCreated)] == [2 * PRICE, PRICE, 0]
+    assert tx.events.filter(credit.Transfer) == [
+        credit.Transfer(**{"from": requester, "to": market, "value": 2 * PRICE})
+    ]
+    assert market.balanceOf(requester) == 0
+
+
 def test_create_batches_pays_rest_of_balance_by_transfer(proto, market, credit, requester):
     market.deposit(PRICE, sender=requester)
     wallet = credit.balanceOf(requester)
-    batch_id, tx = proto.create(requester, batch(b"a", b"b", b"c"))
-    assert tx.events.filter(market.Debited) == [market.Debited(account=requester, firstBatchId=batch_id, amount=PRICE)]
+    _, tx = proto.create(requester, batch(b"a", b"b", b"c"))
+    assert [e.paidFromBalance for e in tx.events.filter(market.BatchCreated)] == [PRICE]
     assert tx.events.filter(credit.Transfer) == [
         credit.Transfer(**{"from": requester, "to": market, "value": 2 * PRICE})
     ]

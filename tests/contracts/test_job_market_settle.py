@@ -1,6 +1,7 @@
 """expireBatches, finalizeBatches, multicall and withdraw."""
 
 import ape
+from ape.utils import ZERO_ADDRESS
 
 from .helpers import (
     COLLATERAL,
@@ -94,17 +95,46 @@ def test_finalize_batches_pays_worker_minus_protocol_fee(proto, market, staking,
     proto.after(WINDOW)
     worker_before, treasury_before = market.balanceOf(worker), market.balanceOf(treasury)
     tx = market.finalizeBatches([batch_id], sender=outsider)
-    assert market.AuditsDrawn(batchId=batch_id, audited=0) in tx.events
+    assert tx.events.filter(market.AuditsDrawn) == []  # Drawn here, nothing audited: BatchFinalized says so.
     payment, fee = 3 * (PRICE - PROTOCOL), 3 * PROTOCOL
     assert tx.events.filter(market.BatchFinalized) == [
         market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=3, workerPayment=payment, protocolFee=fee)
     ]
-    assert tx.events.filter(market.Credited) == []  # BatchFinalized is the record of both credits.
+    assert tx.events.filter(market.Credited) == []  # BatchFinalized is the record of both.
     assert market.balanceOf(worker) == worker_before + payment
-    assert market.balanceOf(treasury) == treasury_before + fee
+    assert market.feesOwed(worker) == fee  # Owed to the treasury until `collectFees`.
+    assert market.balanceOf(treasury) == treasury_before
     assert market.getBatch(batch_id).status == BatchStatus.FINALIZED
     assert market.jobStatus(job_id(batch_id, 2)) == JobStatus.FINALIZED
     assert staking.getStake(worker, WORKER).locked == 0
+
+
+def test_collect_fees_credits_owed_fees_to_treasury_and_skips_accounts_owing_nothing(
+    proto, market, requester, worker, worker2, treasury, outsider
+):
+    first, _ = proto.create(requester, batch(b"a", b"b"), batch(b"c"))
+    proto.take(worker, first)
+    proto.take(worker2, first + 1)
+    proto.commit(worker, [first])
+    proto.commit(worker2, [first + 1])
+    proto.after(WINDOW)
+    market.finalizeBatches([first, first + 1], sender=outsider)
+    assert (market.feesOwed(worker), market.feesOwed(worker2)) == (2 * PROTOCOL, PROTOCOL)
+    before = market.balanceOf(treasury)
+
+    tx = market.collectFees([worker, outsider, worker2], sender=outsider)
+
+    assert tx.events == [
+        market.FeesCollected(account=worker, amount=2 * PROTOCOL),
+        market.FeesCollected(account=worker2, amount=PROTOCOL),
+    ]
+    assert market.balanceOf(treasury) == before + 3 * PROTOCOL
+    assert market.feesOwed(worker) == market.feesOwed(worker2) == 0
+
+
+def test_collect_fees_reverts_if_no_accounts(market, outsider):
+    with ape.reverts(market.JobMarketInvalidBatchSize(0, 0)):
+        market.collectFees([], sender=outsider)
 
 
 def test_finalize_batches_of_several_workers_pays_each_its_own(proto, market, requester, worker, worker2):
@@ -138,7 +168,8 @@ def test_finalize_batches_refunds_unused_premium(proto, market, chain, requester
         chain.mine(1)
     proto.after(WINDOW)
     tx = market.finalizeBatches([batch_id], sender=outsider)
-    assert market.AuditsDrawn(batchId=batch_id, audited=0) in tx.events
+    assert tx.events.filter(market.AuditsDrawn) == []
+    assert market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=1) in tx.events
     assert market.Credited(account=requester, batchId=batch_id, amount=FEE, reason=Reason.REFUND) in tx.events
     assert market.balanceOf(requester) == FEE
 
@@ -154,6 +185,45 @@ def test_finalize_batches_pays_only_jobs_not_under_audit(proto, market, staking,
     (finalized,) = tx.decode_logs(market.BatchFinalized)
     assert finalized.paidJobs == 24 - len(expected)
     assert staking.getStake(worker, WORKER).locked == len(expected) * COLLATERAL
+
+
+def test_finalize_batches_clears_a_batch_with_no_audited_job_and_views_report_it_finalized(
+    proto, market, requester, worker, outsider
+):
+    batch_id = proto.committed_batch(requester, worker, b"a", b"b")
+    proto.after(WINDOW)
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    # The record left storage (its gas refunded); the views still tell a finalized batch from
+    # one that never was.
+    record = market.getBatch(batch_id)
+    assert record.status == BatchStatus.FINALIZED and (record.requester, record.size) == (ZERO_ADDRESS, 0)
+    assert market.jobStatus(job_id(batch_id, 1)) == JobStatus.FINALIZED
+    assert market.getBatch(batch_id + 1).status == BatchStatus.NONE
+    assert market.jobStatus(job_id(batch_id + 1)) == JobStatus.NONE
+    assert tx.events.filter(market.BatchFinalized)[0].paidJobs == 2
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.FINALIZED):
+        market.finalizeBatches([batch_id], sender=outsider)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.FINALIZED):
+        market.cancelBatches([batch_id], sender=requester)
+    with ape.reverts(market.JobMarketInvalidJobStatus, jobId=job_id(batch_id), status=JobStatus.FINALIZED):
+        market.challenge(job_id(batch_id), b"\x01" * 32, sender=outsider)
+
+
+def test_finalize_batches_keeps_the_record_of_a_batch_with_an_audited_job(
+    proto, market, chain, requester, worker, outsider
+):
+    batch_id, _ = proto.create(requester, batch(*[b"job %d" % i for i in range(8)], audit_bps=10_000))
+    proto.take(worker, batch_id)
+    proto.commit(worker, [batch_id])
+    proto.after(WINDOW)
+    market.finalizeBatches([batch_id], sender=outsider)
+    record = market.getBatch(batch_id)  # Its audited jobs settle later, from this record.
+    assert (record.status, record.requester, record.worker, record.size) == (
+        BatchStatus.FINALIZED,
+        requester.address,
+        worker.address,
+        8,
+    )
 
 
 def test_finalize_batches_reverts_if_window_open(proto, market, requester, worker, outsider):

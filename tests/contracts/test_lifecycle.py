@@ -30,7 +30,9 @@ OUT = keccak(b"verifier output")
 
 
 def withdraw_all(market, credit, accounts, escrowed=0):
-    """Everyone withdraws; the market must be left with exactly `escrowed`."""
+    """The fees workers owe are collected, then everyone withdraws; the market must be left
+    with exactly `escrowed`."""
+    market.collectFees(accounts, sender=accounts[0])
     for account in accounts:
         if market.balanceOf(account):
             market.withdraw(sender=account)

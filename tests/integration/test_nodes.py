@@ -17,6 +17,7 @@ import pytest
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+from node.client import collect_fees
 from node.devnet import Devnet
 from node.inference.encoding import decode_output
 from node.inference.engine import ExecutionSettings, InferenceEngine
@@ -71,6 +72,14 @@ def test_honest_worker_is_paid_and_requester_gets_results_matching_chain(devnet,
         assert client.fetch_batch(sub.batch_id) == [client.fetch(j) for j in sub.job_ids]
     fee = 0.05
     assert balance(devnet, 6) == 3 * int(EMBED_PRICE * (1 - fee)) + 4 * int(DIGIT_PRICE * (1 - fee))
+    # The payouts' protocol fees are owed from the worker's account until anyone collects them.
+    market, worker, treasury = devnet.market_contract.functions, devnet.accounts[6].address, devnet.accounts[1].address
+    owed = 3 * int(EMBED_PRICE * fee) + 4 * int(DIGIT_PRICE * fee)
+    assert market.feesOwed(worker).call() == owed
+    before = market.balanceOf(treasury).call()
+    accounts, collected = collect_fees(client.chain)
+    assert worker in accounts and collected >= owed
+    assert market.feesOwed(worker).call() == 0 and market.balanceOf(treasury).call() == before + collected
 
 
 def test_cheating_worker_is_caught_on_every_cheat_slashed_and_requester_refunded(devnet, nodes, engine):
