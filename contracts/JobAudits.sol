@@ -530,7 +530,8 @@ abstract contract JobAudits is IJobMarket, ICollateralKeeper, ReentrancyGuardTra
     /// @dev Pays a job whose audit lapsed as if it were unaudited.
     function _payLapsedJob(uint256 jobId, BatchSlot storage batch) private {
         uint256 batchId = jobId >> INDEX_BITS;
-        (uint256 workerPayment, uint256 protocolFee, uint256 premium) = _unauditedPayout(batch.price, batch.auditBps, 1);
+        (uint256 workerPayment, uint256 protocolFee, uint256 premium) =
+            _unauditedPayout(batch.price, batch.auditBps, 1);
         address worker = _workerOf(batch);
         emit JobFinalized(jobId, worker, workerPayment);
         _unlock(worker, IStaking.Role.Worker, _collateral(batch.price));

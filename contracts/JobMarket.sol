@@ -51,8 +51,8 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
     /// @notice Creates batches of jobs and escrows their payments (plus any audit premium). The
     ///         escrow is paid from the caller's internal balance first (deposits, refunds,
     ///         earnings), batch by batch, then with one `transferFrom` for the rest; each
-    ///         `BatchCreated` says how much of its batch's escrow the balance paid. Batch ids are consecutive;
-    ///         job `i` of batch `b` has id `b << 16 | i`.
+    ///         `BatchCreated` says how much of its batch's escrow the balance paid. Batch ids
+    ///         are consecutive; job `i` of batch `b` has id `b << 16 | i`.
     /// @param requests The batches.
     /// @return firstBatchId The id of the first batch; the rest follow in order.
     function createBatches(BatchRequest[] calldata requests) external nonReentrant returns (uint256 firstBatchId) {
@@ -354,8 +354,9 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Pays a batch's `paidJobs` unaudited jobs to `worker`, its worker, and releases their
-    ///      collateral. `BatchFinalized` records the worker's and the treasury's credits.
+    /// @dev Pays a batch's `paidJobs` unaudited jobs to `worker`, its worker, releases their
+    ///      collateral and adds their protocol fee to what the worker owes the treasury.
+    ///      `BatchFinalized` records the payment and the fee.
     function _payBatch(uint256 batchId, BatchSlot memory batch, uint256 paidJobs, address worker) private {
         (uint256 workerPayment, uint256 protocolFee, uint256 premium) =
             _unauditedPayout(batch.price, batch.auditBps, paidJobs);
@@ -392,6 +393,7 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
         }
     }
 
+    /// @dev Batch ids are consecutive from 1, so an id below the next one was created.
     function _wasCreated(uint256 batchId) internal view override returns (bool) {
         return batchId != 0 && batchId < _nextBatchId;
     }
