@@ -9,6 +9,7 @@ import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IModelTerms} from "./interfaces/IModelTerms.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {JobAudits} from "./JobAudits.sol";
+import {JobLedger} from "./JobLedger.sol";
 
 /// @title JobMarket
 /// @notice Escrow for inference jobs, in batches. A requester escrows a batch of jobs for one
@@ -40,7 +41,7 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
     /// @param staking_ The staking contract, deployed first with this market's address.
     /// @param params_ The protocol parameters.
     constructor(IERC20 creditToken, IModelRegistry modelRegistry, IStaking staking_, Params memory params_)
-        JobAudits(staking_, params_)
+        JobLedger(staking_, params_)
     {
         _creditToken = creditToken;
         _registry = modelRegistry;
