@@ -156,10 +156,6 @@ class RequesterClient:
         args = logs[-1]["args"]
         return str(args["worker"]), [bytes(h) for h in args["outputHashes"]]
 
-    def committed_hashes(self, batch_id: int) -> list[bytes]:
-        """The output hashes the worker committed on chain, in job order."""
-        return self.committed(batch_id)[1]
-
     def fetch(self, job_id: int, timeout: float = 10.0) -> bytes:
         """A job's output from its worker, checked against the hash committed on chain."""
         batch_id, index = job_id >> 16, job_id & 0xFFFF
