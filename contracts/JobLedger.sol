@@ -5,28 +5,32 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICollateralKeeper} from "./interfaces/ICollateralKeeper.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
+import {IVerificationGame} from "./interfaces/IVerificationGame.sol";
 
 /// @title JobLedger
 /// @notice The job market's books: the protocol parameters, the batch records, and each
-///         account's compact id, internal balance, locked collateral and fees owed, with the
-///         rules that move them (locks against `Staking`, credits, slashes, payouts).
-///         `JobAudits` and `JobMarket` build on it.
-/// @dev Storage words. A batch is one slot, and an account's id, worker lock, balance and
-///      fees owed are another: the hot paths read and write each as a whole word
-///      (`_loadBatch`, `_storeBatch`, `_payWorker`), where the compiler's field-by-field code
-///      re-reads and re-writes the packed slot once per field.
-///      Collateral. The market keeps what it has locked of each stake (`lockedOf`), in the
-///      slot that holds the account's id and balance: taking work already reads that slot and
-///      paying it already writes it, so a lock or unlock is no extra call and no extra slot.
-///      `Staking` holds the stakes, and asks `lockedOf` before a stake leaves.
+///         account's compact id, internal balance, locked worker collateral and fees owed, with
+///         the rules that move them: locks against `Staking`, credits, slashes, and the one
+///         payout routine that settles a batch. `JobMarket` builds on it.
+/// @dev Storage. A batch is one slot and an account another; the compiler packs both, in the
+///      field order below (`tests/contracts/test_storage_layout.py` pins it). Verifier bonds are
+///      the verification game's record: `lockedOf` asks it.
 abstract contract JobLedger is IJobMarket, ICollateralKeeper {
     uint256 internal constant BPS = 10_000;
     /// @dev A job id is `batchId << INDEX_BITS | index`.
     uint256 internal constant INDEX_BITS = 16;
+    /// @notice The share of verifier stake the parameters must withstand colluding against
+    ///         honesty (see docs/economics.md): the constructor checks the parameters with it.
+    uint256 public constant COLLUSION_BPS = 2_500;
+    /// @notice The most seats a dispute panel may have.
+    uint256 public constant MAX_PANEL = 15;
 
     IStaking internal immutable _staking;
-    // The protocol parameters (see `Params`), fixed at deployment: immutables live in the code,
-    // so reading one costs 3 gas where a cold storage slot costs 2,100.
+    IVerificationGame internal immutable _game;
+    /// @dev The most collateral one batch may carry: half the minimum verifier stake, so that
+    ///      any verifier with half its stake free can bond a dispute over any batch.
+    uint256 internal immutable _maxBatchCollateral;
+    // The protocol parameters (see `Params`), fixed at deployment.
     address internal immutable _treasury;
     uint16 internal immutable _protocolFeeBps;
     uint16 internal immutable _verifierFeeBps;
@@ -41,28 +45,25 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
     uint16 internal immutable _maxBatchSize;
 
     /// @dev A batch as stored: one slot. The parties are account ids (`Account.id`), so that
-    ///      creating a batch writes one fresh slot (22,100 gas) instead of two. `Batch` is the
-    ///      same record with addresses, for `getBatch`.
+    ///      creating a batch writes one fresh slot instead of two. `Batch` is the same record
+    ///      with addresses, for `getBatch`.
     struct BatchSlot {
         uint32 requesterId;
         uint32 workerId;
-        uint48 price;
+        uint40 price;
         uint16 size;
         uint16 auditBps;
         BatchStatus status;
         bool reopenOnExpiry;
-        uint32 deadline;
-        uint32 seedBlock;
+        uint40 deadline;
+        uint40 seedBlock;
         uint24 timeout;
     }
 
-    mapping(uint256 batchId => BatchSlot) internal _batches;
     /// @dev An account's compact id once it has been a requester or a worker (0 before), the
     ///      collateral locked from its worker stake, its internal balance, and the protocol fees
-    ///      its batches' payouts owe the treasury, in one slot: a requester's batch reads and
-    ///      debits one slot, and so does a worker's take, or its payout with the fee (no write
-    ///      to the treasury's slot, 5,000 gas, per batch; `collectFees` moves the fees later).
-    ///      A lock never exceeds the stake it is taken from, a uint64 in `Staking`.
+    ///      its batches' payouts owe the treasury, in one slot: a worker's take and its payout
+    ///      touch this slot only (`collectFees` moves the fees to the treasury later).
     struct Account {
         uint32 id;
         uint64 workerLocked;
@@ -70,25 +71,25 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         uint64 feesOwed;
     }
 
+    mapping(uint256 batchId => BatchSlot) internal _batches;
     mapping(address account => Account) internal _accounts;
-    /// @dev Collateral locked from verifier stakes, plus one once the account has locked any:
-    ///      audits are the rarer path, so their locks take a slot of their own and leave the
-    ///      account slot room for the fees. The slot never returns to zero, so that each lock
-    ///      rewrites it (5,000 gas) rather than creating it anew (22,100), as OpenZeppelin's
-    ///      reentrancy guard keeps 1 and 2 rather than 0 and 1.
-    mapping(address account => uint256 lockedPlusOne) private _verifierLocked;
     mapping(uint32 id => address account) internal _accountAt;
+    /// @dev Verifier fees paid so far for a batch's audited jobs, out of its escrow.
+    mapping(uint256 batchId => uint256 amount) internal _auditFeesPaid;
     uint32 private _accountCount;
 
-    constructor(IStaking staking_, Params memory params_) {
-        if (
-            params_.treasury == address(0) || params_.protocolFeeBps + params_.verifierFeeBps > BPS
-                || params_.slashCheatedBps + params_.slashVerifiersBps > BPS || params_.baseAuditBps > BPS
-                || params_.challengeWindow == 0 || params_.verdictWindow == 0 || params_.maxBatchSize == 0
-        ) revert JobMarketInvalidParams();
+    modifier onlyGame() {
+        if (msg.sender != address(_game)) revert JobMarketNotGame(msg.sender);
+        _;
+    }
+
+    constructor(IStaking staking_, IVerificationGame game_, Params memory params_) {
+        _checkParams(params_);
         address stakingMarket = staking_.jobMarket();
         if (stakingMarket != address(this)) revert JobMarketStakingMismatch(address(staking_), stakingMarket);
         _staking = staking_;
+        _game = game_;
+        _maxBatchCollateral = staking_.minStake(IStaking.Role.Verifier) / 2;
         _treasury = params_.treasury;
         _protocolFeeBps = params_.protocolFeeBps;
         _verifierFeeBps = params_.verifierFeeBps;
@@ -105,11 +106,9 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
 
     // ---------------------------------------------------------------- getters
 
-    /// @notice A batch's record; all fields are zero for an unknown id. A batch finalized with
-    ///         no job audited has left storage (its events keep its record): only its status,
-    ///         Finalized, is reported.
+    /// @inheritdoc IJobMarket
     function getBatch(uint256 batchId) external view returns (Batch memory) {
-        BatchSlot storage batch = _batches[batchId];
+        BatchSlot memory batch = _batches[batchId];
         if (batch.status == BatchStatus.None && _wasCreated(batchId)) {
             Batch memory finalized;
             finalized.status = BatchStatus.Finalized;
@@ -142,7 +141,7 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
 
     /// @inheritdoc ICollateralKeeper
     function lockedOf(address account, IStaking.Role role) external view returns (uint256) {
-        return role == IStaking.Role.Worker ? _accounts[account].workerLocked : _verifierLockOf(account);
+        return role == IStaking.Role.Worker ? _accounts[account].workerLocked : _game.bondedOf(account);
     }
 
     /// @notice Credits `account` can withdraw.
@@ -155,7 +154,12 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         return _accounts[account].feesOwed;
     }
 
-    /// @notice The protocol parameters.
+    /// @notice Verifier fees paid so far for a batch's audited jobs.
+    function auditFeesPaid(uint256 batchId) external view returns (uint256) {
+        return _auditFeesPaid[batchId];
+    }
+
+    /// @inheritdoc IJobMarket
     function params() external view returns (Params memory) {
         return Params({
             treasury: _treasury,
@@ -173,18 +177,28 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         });
     }
 
-    /// @notice The staking contract.
+    /// @inheritdoc IJobMarket
     function staking() external view returns (IStaking) {
         return _staking;
     }
 
-    /// @notice Collateral a worker or verifier locks per job of this price.
-    function collateralFor(uint48 price) external view returns (uint256) {
+    /// @inheritdoc IJobMarket
+    function game() external view returns (address) {
+        return address(_game);
+    }
+
+    /// @inheritdoc IJobMarket
+    function collateralFor(uint40 price) external view returns (uint256) {
         return _collateral(price);
     }
 
+    /// @notice The most collateral one batch may carry (size times the collateral per job).
+    function maxBatchCollateral() external view returns (uint256) {
+        return _maxBatchCollateral;
+    }
+
     /// @notice The audit premium per job escrowed on top of the price for a raised audit rate.
-    function premiumFor(uint48 price, uint16 auditBps) external view returns (uint256) {
+    function premiumFor(uint40 price, uint16 auditBps) external view returns (uint256) {
         return _premium(price, auditBps);
     }
 
@@ -193,18 +207,73 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         return (batchId << INDEX_BITS) | index;
     }
 
+    // ------------------------------------------------------------ the game
+
+    /// @inheritdoc IJobMarket
+    function slashVerifier(uint256 batchId, address verifier, uint256 amount) external onlyGame {
+        if (amount == 0) return;
+        _staking.slash(verifier, IStaking.Role.Verifier, amount);
+        emit PartySlashed(batchId, verifier, IStaking.Role.Verifier, amount);
+    }
+
+    /// @inheritdoc IJobMarket
+    function distributeSlash(uint256 batchId, uint256 pool, address cheated, address[] calldata winners)
+        external
+        onlyGame
+    {
+        _distributeSlash(batchId, pool, cheated, winners);
+    }
+
+    /// @inheritdoc IJobMarket
+    function payAuditFee(uint256 batchId, address[] calldata verifiers) external onlyGame {
+        uint256 fee = uint256(_batches[batchId].price) * _verifierFeeBps / BPS;
+        _auditFeesPaid[batchId] += fee;
+        uint256 paid = _splitCredit(batchId, fee, verifiers, CreditReason.VerifierFee);
+        _creditBalance(_treasury, batchId, fee - paid, CreditReason.ProtocolFee); // The rounding remainder.
+    }
+
     // -------------------------------------------------------------- internals
 
-    /// @dev The split of `jobs` unaudited jobs of a batch: the worker gets the price minus the
-    ///      protocol fee, and an unused audit premium goes back to the requester.
-    function _unauditedPayout(uint48 price, uint16 auditBps, uint256 jobs)
+    /// @dev The one payout routine: settles a batch whose verification is over. An honest batch
+    ///      pays its worker the price of every job less the protocol fee (added to what the
+    ///      worker owes the treasury) and less the verifier fees paid from the price, releases
+    ///      its collateral, and returns the unused audit premium to the requester. A forfeited
+    ///      batch pays its worker nothing, slashes all its collateral, and refunds the
+    ///      requester its escrow less the verifier fees already paid; it returns the slashed
+    ///      amount, for the caller to distribute.
+    function _settleBatch(uint256 batchId, BatchSlot memory batch, address worker, bool forfeited)
         internal
-        view
-        returns (uint256 workerPayment, uint256 protocolFee, uint256 premium)
+        returns (uint256 slashed)
     {
-        protocolFee = jobs * (uint256(price) * _protocolFeeBps / BPS);
-        workerPayment = jobs * price - protocolFee;
-        premium = jobs * _premium(price, auditBps);
+        uint256 size = batch.size;
+        uint256 collateral = size * _collateral(batch.price);
+        uint256 premium = size * _premium(batch.price, batch.auditBps);
+        uint256 feesPaid = _auditFeesPaid[batchId];
+        address requester = _accountAt[batch.requesterId];
+        Account storage record = _accounts[worker];
+        record.workerLocked -= SafeCast.toUint64(collateral); // Checked: a release never exceeds the lock.
+        if (forfeited) {
+            _staking.slash(worker, IStaking.Role.Worker, collateral);
+            emit PartySlashed(batchId, worker, IStaking.Role.Worker, collateral);
+            emit BatchForfeited(batchId, worker, requester, collateral);
+            _creditBalance(requester, batchId, size * batch.price + premium - feesPaid, CreditReason.Refund);
+            return collateral;
+        }
+        uint256 protocolFee = size * (uint256(batch.price) * _protocolFeeBps / BPS);
+        // Verifier fees come out of the premium when the requester paid one, else out of the price.
+        uint256 fromPrice = premium == 0 ? feesPaid : 0;
+        uint256 workerPayment = size * batch.price - protocolFee - fromPrice;
+        emit BatchFinalized(batchId, worker, size, workerPayment, protocolFee);
+        record.balance += SafeCast.toUint96(workerPayment);
+        uint256 owed = record.feesOwed + protocolFee;
+        if (owed > type(uint64).max) {
+            // The counter is full: the fees go to the treasury now, the counter's with them.
+            _addBalance(_treasury, owed);
+            emit FeesCollected(worker, owed);
+            owed = 0;
+        }
+        record.feesOwed = uint64(owed);
+        if (premium != 0) _creditBalance(requester, batchId, premium - feesPaid, CreditReason.Refund);
     }
 
     /// @dev `account`'s compact id, given now if it has none.
@@ -219,79 +288,24 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         }
     }
 
-    function _workerOf(BatchSlot storage batch) internal view returns (address) {
-        return _accountAt[batch.workerId];
-    }
-
-    function _requesterOf(BatchSlot storage batch) internal view returns (address) {
-        return _accountAt[batch.requesterId];
-    }
-
-    /// @dev Locks `amount` of `account`'s stake in `role`, which must be active and have that
-    ///      much free.
-    function _lock(address account, IStaking.Role role, uint256 amount) internal {
-        (bool done, uint256 staked, uint256 free) = _tryLock(account, role, amount);
-        if (staked == 0) revert JobMarketNotRegistered(account, role);
-        if (!done) revert JobMarketInsufficientFreeStake(account, role, amount, free);
-    }
-
-    /// @dev Locks `amount` of `account`'s stake in `role` if it is active (`staked` not 0) and has
-    ///      that much free; returns whether it did, the stake, and what was free.
-    function _tryLock(address account, IStaking.Role role, uint256 amount)
-        internal
-        returns (bool done, uint256 staked, uint256 free)
-    {
-        staked = _staking.activeStake(account, role);
-        if (staked == 0) return (false, 0, 0);
-        bool worker = role == IStaking.Role.Worker;
-        Account storage record = _accounts[account];
-        uint256 locked = worker ? record.workerLocked : _verifierLockOf(account);
-        // Cannot underflow: a lock never exceeds the stake, and a slash lowers both alike.
-        unchecked {
-            free = staked - locked;
-        }
-        if (amount > free) return (false, staked, free);
-        // Fits: locked + amount <= staked, a uint64.
-        if (worker) record.workerLocked = uint64(locked + amount);
-        else _verifierLocked[account] = locked + amount + 1;
-        return (true, staked, free);
-    }
-
-    /// @dev Releases `amount` of `account`'s locked collateral in `role` (checked: a release of
-    ///      more than is locked would be a bug, and reverts).
-    function _unlock(address account, IStaking.Role role, uint256 amount) internal {
-        if (role == IStaking.Role.Worker) _accounts[account].workerLocked -= SafeCast.toUint64(amount);
-        else _verifierLocked[account] = _verifierLockOf(account) - amount + 1; // Checked: a bug if negative.
-    }
-
-    function _verifierLockOf(address account) private view returns (uint256) {
-        uint256 lockedPlusOne = _verifierLocked[account];
-        return lockedPlusOne == 0 ? 0 : lockedPlusOne - 1;
-    }
-
-    /// @dev Settles a worker's batch payout in its account slot: releases `collateral`, credits
-    ///      `payment`, and adds `fee` to what it owes the treasury. Fees the counter cannot
-    ///      hold are credited to the treasury at once, the counter's with them.
-    ///      The slot is read and written whole (see `_loadBatch`): `Account`'s fields from the
-    ///      low-order bits are id (32), workerLocked (64), balance (96) and feesOwed (64).
-    function _payWorker(address worker, uint256 collateral, uint256 payment, uint256 fee) internal {
+    /// @dev Locks `amount` of `worker`'s stake, which must be active and have that much free.
+    function _lockWorker(address worker, uint256 amount) internal {
+        uint256 staked = _staking.activeStake(worker, IStaking.Role.Worker);
+        if (staked == 0) revert JobMarketNotRegistered(worker, IStaking.Role.Worker);
         Account storage record = _accounts[worker];
-        uint256 w;
-        assembly ("memory-safe") {
-            w := sload(record.slot)
-        }
-        uint256 locked = uint64(w >> 32) - collateral; // Checked: a release never exceeds the lock.
-        uint256 balance = SafeCast.toUint96(uint96(w >> 96) + payment);
-        uint256 owed = uint64(w >> 192) + fee;
-        if (owed > type(uint64).max) {
-            _addBalance(_treasury, owed);
-            emit FeesCollected(worker, owed);
-            owed = 0;
-        }
-        w = uint32(w) | locked << 32 | balance << 96 | owed << 192;
-        assembly ("memory-safe") {
-            sstore(record.slot, w)
-        }
+        uint256 locked = record.workerLocked;
+        // A lock never exceeds the stake, and a slash lowers both alike: no underflow.
+        uint256 free = staked - locked;
+        if (amount > free) revert JobMarketInsufficientFreeStake(worker, IStaking.Role.Worker, amount, free);
+        record.workerLocked = uint64(locked + amount); // At most the stake, a uint64.
+    }
+
+    /// @dev Slashes `amount` of a worker's locked collateral and records it; returns the amount.
+    function _slashWorker(uint256 batchId, address worker, uint256 amount) internal returns (uint256) {
+        _accounts[worker].workerLocked -= SafeCast.toUint64(amount);
+        _staking.slash(worker, IStaking.Role.Worker, amount);
+        emit PartySlashed(batchId, worker, IStaking.Role.Worker, amount);
+        return amount;
     }
 
     /// @dev Moves the fees `account` owes into the treasury's balance; returns the amount.
@@ -304,12 +318,31 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         }
     }
 
-    /// @dev Slashes locked collateral and records it; returns the amount.
-    function _slash(uint256 batchId, address account, IStaking.Role role, uint256 amount) internal returns (uint256) {
-        _unlock(account, role, amount);
-        _staking.slash(account, role, amount);
-        emit PartySlashed(batchId, account, role, amount);
-        return amount;
+    /// @dev Splits a slash: `slashCheatedBps` to the cheated party, `slashVerifiersBps` among
+    ///      the verifiers who were right (the treasury's if there are none), the rest to the
+    ///      treasury.
+    function _distributeSlash(uint256 batchId, uint256 pool, address cheated, address[] memory winners) internal {
+        if (pool == 0) return;
+        uint256 cheatedShare = pool * _slashCheatedBps / BPS;
+        uint256 verifierShare = winners.length == 0 ? 0 : pool * _slashVerifiersBps / BPS;
+        _creditBalance(cheated, batchId, cheatedShare, CreditReason.SlashShare);
+        uint256 paid = _splitCredit(batchId, verifierShare, winners, CreditReason.SlashShare);
+        _creditBalance(_treasury, batchId, pool - cheatedShare - paid, CreditReason.SlashShare);
+    }
+
+    /// @dev Credits an equal share of `amount` to each account; returns the total credited
+    ///      (the rounding remainder is the caller's).
+    function _splitCredit(uint256 batchId, uint256 amount, address[] memory accounts, CreditReason reason)
+        private
+        returns (uint256 paid)
+    {
+        uint256 count = accounts.length;
+        if (count == 0 || amount == 0) return 0;
+        uint256 each = amount / count;
+        for (uint256 i; i < count; ++i) {
+            _creditBalance(accounts[i], batchId, each, reason);
+        }
+        return each * count;
     }
 
     function _creditBalance(address account, uint256 batchId, uint256 amount, CreditReason reason) internal {
@@ -338,51 +371,30 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
     /// @dev Whether batch `batchId` was ever created.
     function _wasCreated(uint256 batchId) internal view virtual returns (bool);
 
-    /// @dev Removes a batch's record from storage: 4,800 gas back to the caller.
-    function _clearBatch(BatchSlot storage slot) internal {
-        assembly ("memory-safe") {
-            sstore(slot.slot, 0)
-        }
-    }
-
-    /// @dev A batch's storage word, read whole: one SLOAD where reading field by field, the
-    ///      compiler re-reads the word for each. Solc packs a struct's fields from the word's
-    ///      low-order bits, in declaration order; `_storeBatch` is the inverse.
-    function _loadBatch(BatchSlot storage slot) internal view returns (BatchSlot memory b) {
-        uint256 w;
-        assembly ("memory-safe") {
-            w := sload(slot.slot)
-        }
-        b.requesterId = uint32(w);
-        b.workerId = uint32(w >> 32);
-        b.price = uint48(w >> 64);
-        b.size = uint16(w >> 112);
-        b.auditBps = uint16(w >> 128);
-        b.status = BatchStatus(uint8(w >> 144));
-        b.reopenOnExpiry = uint8(w >> 152) != 0;
-        b.deadline = uint32(w >> 160);
-        b.seedBlock = uint32(w >> 192);
-        b.timeout = uint24(w >> 224);
-    }
-
-    /// @dev Writes a batch's storage word whole: one SSTORE where assigning field by field, the
-    ///      compiler reads and writes the word once per field (200 gas each when warm).
-    function _storeBatch(BatchSlot storage slot, BatchSlot memory b) internal {
-        uint256 w = uint256(b.requesterId) | uint256(b.workerId) << 32 | uint256(b.price) << 64
-            | uint256(b.size) << 112 | uint256(b.auditBps) << 128 | uint256(uint8(b.status)) << 144
-            | (b.reopenOnExpiry ? uint256(1) << 152 : 0) | uint256(b.deadline) << 160 | uint256(b.seedBlock) << 192
-            | uint256(b.timeout) << 224;
-        assembly ("memory-safe") {
-            sstore(slot.slot, w)
-        }
-    }
-
-    function _collateral(uint48 price) internal view returns (uint256) {
+    function _collateral(uint40 price) internal view returns (uint256) {
         return uint256(price) * _collateralBps / BPS;
     }
 
     /// @dev The premium per job a requester pays for an audit rate above the base: the verifier fee.
-    function _premium(uint48 price, uint16 auditBps) internal view returns (uint256) {
+    function _premium(uint40 price, uint16 auditBps) internal view returns (uint256) {
         return auditBps > _baseAuditBps ? uint256(price) * _verifierFeeBps / BPS : 0;
+    }
+
+    /// @dev Refuses inconsistent parameters, and parameters under which cheating could pay: a
+    ///      garbage job is audited by an honest verifier with probability at least
+    ///      p (1 - COLLUSION_BPS), and a caught cheat forfeits the batch (its pay and its
+    ///      collateral), so cheating loses whenever p (1 - f) (share + collateral) > share, the
+    ///      worker's share of the price being the most it could save by not computing.
+    function _checkParams(Params memory p) private pure {
+        if (
+            p.treasury == address(0) || p.protocolFeeBps + p.verifierFeeBps > BPS
+                || p.slashCheatedBps + p.slashVerifiersBps > BPS || p.baseAuditBps > BPS || p.challengeWindow == 0
+                || p.verdictWindow == 0 || p.maxBatchSize == 0 || p.panelSize < 3 || p.panelSize > MAX_PANEL
+        ) revert JobMarketInvalidParams();
+        uint256 detectionBps = uint256(p.baseAuditBps) * (BPS - COLLUSION_BPS) / BPS;
+        uint256 share = BPS - p.protocolFeeBps;
+        if (detectionBps * (share + p.collateralBps) <= BPS * share) {
+            revert JobMarketUnsafeParams(detectionBps, share, p.collateralBps);
+        }
     }
 }

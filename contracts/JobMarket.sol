@@ -4,23 +4,26 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
 import {IModelTerms} from "./interfaces/IModelTerms.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
-import {JobAudits} from "./JobAudits.sol";
+import {IVerificationGame} from "./interfaces/IVerificationGame.sol";
+import {AuditDraw} from "./libraries/AuditDraw.sol";
 import {JobLedger} from "./JobLedger.sol";
 
 /// @title JobMarket
 /// @notice Escrow for inference jobs, in batches. A requester escrows a batch of jobs for one
-///         model at one price per job; a staked worker takes the batch on and commits one output
-///         hash per job; a random draw after the commit picks jobs for audit; after the
-///         challenge window anyone finalizes the batch, crediting internal balances that
-///         `withdraw` pays out. Audits, disputes and per-job payouts live in `JobAudits`.
+///         model at one price per job; a staked worker takes the batch on and commits one result
+///         commitment per job; a draw from a block after the commit picks jobs for audit, which
+///         `VerificationGame` verifies; after the challenge window and the last audit anyone
+///         finalizes the batch, crediting internal balances that `withdraw` pays out.
 ///         OpenZeppelin's `multicall` runs several of these functions in one transaction, each
 ///         with the caller as `msg.sender`: a worker commits new results and finalizes batches
-///         whose window has ended at once, one transaction base (21,000 gas) less.
-contract JobMarket is JobAudits, IModelTerms, Multicall {
+///         whose window has ended at once.
+contract JobMarket is JobLedger, IModelTerms, Multicall, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @dev A model's terms for new jobs, as the registry last sent them.
@@ -39,30 +42,31 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
     /// @param creditToken The credit token.
     /// @param modelRegistry The model registry.
     /// @param staking_ The staking contract, deployed first with this market's address.
+    /// @param game_ The verification game, deployed next with this market's address.
     /// @param params_ The protocol parameters.
-    constructor(IERC20 creditToken, IModelRegistry modelRegistry, IStaking staking_, Params memory params_)
-        JobLedger(staking_, params_)
-    {
+    constructor(
+        IERC20 creditToken,
+        IModelRegistry modelRegistry,
+        IStaking staking_,
+        IVerificationGame game_,
+        Params memory params_
+    ) JobLedger(staking_, game_, params_) {
         _creditToken = creditToken;
         _registry = modelRegistry;
     }
 
     // ------------------------------------------------------------ requesters
 
-    /// @notice Creates batches of jobs and escrows their payments (plus any audit premium). The
-    ///         escrow is paid from the caller's internal balance first (deposits, refunds,
-    ///         earnings), batch by batch, then with one `transferFrom` for the rest; each
-    ///         `BatchCreated` says how much of its batch's escrow the balance paid. Batch ids
-    ///         are consecutive; job `i` of batch `b` has id `b << 16 | i`.
-    /// @param requests The batches.
-    /// @return firstBatchId The id of the first batch; the rest follow in order.
+    /// @inheritdoc IJobMarket
+    /// @dev The escrow is paid from the caller's internal balance first (deposits, refunds,
+    ///      earnings), batch by batch, then with one `transferFrom` for the rest; each
+    ///      `BatchCreated` says how much of its batch's escrow the balance paid. Batch ids are
+    ///      consecutive; job `i` of batch `b` has id `b << 16 | i`.
     function createBatches(BatchRequest[] calldata requests) external nonReentrant returns (uint256 firstBatchId) {
         uint256 count = requests.length;
-        if (count == 0) revert JobMarketInvalidBatchSize(0, 0);
+        _requireNonEmpty(count);
         firstBatchId = _nextBatchId;
         uint32 requesterId = _idOf(msg.sender);
-        // The requester's id (above) and balance share a slot: warm here. The balance pays the
-        // batches' escrows first, in order; the wallet pays what is left of them.
         uint256 balance = _accounts[msg.sender].balance;
         uint256 left = balance;
         uint256 total;
@@ -71,21 +75,18 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
             uint16 auditBps = _checkRequest(i, r);
             uint256 batchId = firstBatchId + i;
             uint16 size = uint16(r.inputs.length); // At most maxBatchSize, a uint16: checked above.
-            _storeBatch(
-                _batches[batchId],
-                BatchSlot({
-                    requesterId: requesterId,
-                    workerId: 0,
-                    price: r.price,
-                    size: size,
-                    auditBps: auditBps,
-                    status: BatchStatus.Open,
-                    reopenOnExpiry: r.reopenOnExpiry,
-                    deadline: 0,
-                    seedBlock: 0,
-                    timeout: r.timeout
-                })
-            );
+            _batches[batchId] = BatchSlot({
+                requesterId: requesterId,
+                workerId: 0,
+                price: r.price,
+                size: size,
+                auditBps: auditBps,
+                status: BatchStatus.Open,
+                reopenOnExpiry: r.reopenOnExpiry,
+                deadline: 0,
+                seedBlock: 0,
+                timeout: r.timeout
+            });
             uint256 escrow = size * (uint256(r.price) + _premium(r.price, auditBps));
             uint256 fromBalance = left < escrow ? left : escrow;
             // At most `left`: cannot underflow.
@@ -104,10 +105,8 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
         if (fromWallet != 0) _creditToken.safeTransferFrom(msg.sender, address(this), fromWallet);
     }
 
-    /// @notice Deposits credits into the caller's internal balance, from which `createBatches`
-    ///         pays first: a requester that deposits once creates each batch without a token
-    ///         transfer (about 11,000 gas less per `createBatches`). `withdraw` pays it back out.
-    /// @param amount Credits, in base units; needs an allowance.
+    /// @inheritdoc IJobMarket
+    /// @dev A requester that deposits once creates each batch without a token transfer.
     function deposit(uint256 amount) external nonReentrant {
         if (amount == 0) revert JobMarketZeroDeposit(msg.sender);
         _accounts[msg.sender].balance += SafeCast.toUint96(amount);
@@ -116,15 +115,34 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
         _creditToken.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Cancels open batches (not yet taken on) and refunds them to the caller's balance.
-    /// @param batchIds The batches; the caller must be their requester.
-    function cancelBatches(uint256[] calldata batchIds) external {
+    /// @inheritdoc IJobMarket
+    /// @dev The delay is the batch's own timeout: a worker that started computing an open batch
+    ///      before the request commits it in time, so a requester cannot read results and cancel.
+    function requestCancel(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
         uint32 callerId = _accounts[msg.sender].id; // 0, no one's, if it never had a batch.
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Open);
             if (batch.requesterId != callerId) revert JobMarketNotRequester(batchId, msg.sender);
+            if (batch.deadline != 0) revert JobMarketCancelPending(batchId, batch.deadline);
+            uint40 cancelAt = uint40(block.timestamp) + batch.timeout;
+            batch.deadline = cancelAt;
+            emit BatchCancelRequested(batchId, msg.sender, cancelAt);
+        }
+    }
+
+    /// @inheritdoc IJobMarket
+    function cancelBatches(uint256[] calldata batchIds) external {
+        _requireNonEmpty(batchIds.length);
+        uint32 callerId = _accounts[msg.sender].id;
+        for (uint256 i; i < batchIds.length; ++i) {
+            uint256 batchId = batchIds[i];
+            BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Open);
+            if (batch.requesterId != callerId) revert JobMarketNotRequester(batchId, msg.sender);
+            uint256 cancelAt = batch.deadline;
+            if (cancelAt == 0) revert JobMarketCancelNotRequested(batchId);
+            if (block.timestamp < cancelAt) revert JobMarketDeadlineNotReached(batchId, cancelAt);
             batch.status = BatchStatus.Cancelled;
             emit BatchCancelled(batchId, msg.sender);
             _creditBalance(msg.sender, batchId, _escrowOf(batch), CreditReason.Refund);
@@ -133,9 +151,8 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
 
     // ---------------------------------------------------------------- workers
 
-    /// @notice Takes open batches on. Collateral for all their jobs is locked from the caller's
-    ///         worker stake at once.
-    /// @param batchIds The batches.
+    /// @inheritdoc IJobMarket
+    /// @dev A taken batch can no longer be cancelled.
     function takeBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
         uint32 workerId = _idOf(msg.sender);
@@ -143,7 +160,7 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Open);
-            uint32 deadline = uint32(block.timestamp) + batch.timeout;
+            uint40 deadline = uint40(block.timestamp) + batch.timeout;
             uint256 collateral = batch.size * _collateral(batch.price);
             batch.workerId = workerId;
             batch.deadline = deadline;
@@ -151,33 +168,28 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
             emit BatchTaken(batchId, msg.sender, deadline, collateral);
             totalCollateral += collateral;
         }
-        _lock(msg.sender, IStaking.Role.Worker, totalCollateral);
+        _lockWorker(msg.sender, totalCollateral);
     }
 
-    /// @notice Commits one output hash per job for batches the caller took on, before their
-    ///         deadlines, or for open batches, which it takes on in the same transaction (one
-    ///         transaction instead of two for a worker that computes an open batch while idle).
-    ///         A batch taken on here emits `ResultsCommitted` alone: a take deadline that the
-    ///         commit ends at once would be no one's business. The audit draw uses the hash of
-    ///         the next block, unknown to the caller.
-    /// @param batchIds The batches.
-    /// @param outputHashes For each batch, keccak256 of each job's canonical output, in order.
+    /// @inheritdoc IJobMarket
+    /// @dev Each commitment is `keccak256(abi.encode(worker, jobId, keccak256(output)))`: bound
+    ///      to the worker, so that another worker cannot commit the same results first, and
+    ///      hiding the output's own hash. A batch taken on here emits `ResultsCommitted` alone.
+    ///      The audit draw uses the hash of the next block, unknown to the caller.
     function commitResults(uint256[] calldata batchIds, bytes32[][] calldata outputHashes) external {
         _requireNonEmpty(batchIds.length);
         if (outputHashes.length != batchIds.length) {
             revert JobMarketLengthMismatch(0, batchIds.length, outputHashes.length);
         }
-        uint32 seedBlock = uint32(block.number + 1);
-        uint32 challengeDeadline = uint32(block.timestamp) + _challengeWindow;
+        uint40 seedBlock = uint40(block.number + 1);
+        uint40 challengeDeadline = uint40(block.timestamp) + _challengeWindow;
         uint256 takenCollateral;
-        bool took;
         // An id is given to a caller that has none only for a commit that then succeeds.
         uint32 workerId = _idOf(msg.sender);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage batch = _batches[batchId];
             if (batch.status == BatchStatus.Open) {
-                took = true;
                 takenCollateral += batch.size * _collateral(batch.price);
                 batch.workerId = workerId;
             } else {
@@ -196,22 +208,22 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
             emit ResultsCommitted(batchId, msg.sender, hashes, seedBlock, challengeDeadline);
         }
         // Locking checks that the caller is an active worker: a revert undoes the takes above.
-        if (took) _lock(msg.sender, IStaking.Role.Worker, takenCollateral);
+        if (takenCollateral != 0) _lockWorker(msg.sender, takenCollateral);
     }
 
     // ------------------------------------------------------- anyone, by time
 
-    /// @notice Expires taken batches whose worker missed the commit deadline. The worker's
-    ///         collateral is slashed; each batch is refunded or reopened, as its requester chose.
-    /// @param batchIds The batches.
+    /// @inheritdoc IJobMarket
+    /// @dev The worker's collateral is slashed; each batch is refunded or reopened, as its
+    ///      requester chose.
     function expireBatches(uint256[] calldata batchIds) external nonReentrant {
         _requireNonEmpty(batchIds.length);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage batch = _requireBatch(batchId, BatchStatus.Taken);
             if (block.timestamp <= batch.deadline) revert JobMarketDeadlineNotReached(batchId, batch.deadline);
-            address worker = _workerOf(batch);
-            address requester = _requesterOf(batch);
+            address worker = _accountAt[batch.workerId];
+            address requester = _accountAt[batch.requesterId];
             bool reopen = batch.reopenOnExpiry;
             if (reopen) {
                 batch.workerId = 0;
@@ -222,76 +234,79 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
             }
             emit BatchTimedOut(batchId, worker, reopen);
 
-            uint256 slashed = _slash(batchId, worker, IStaking.Role.Worker, batch.size * _collateral(batch.price));
+            uint256 slashed = _slashWorker(batchId, worker, batch.size * _collateral(batch.price));
             _distributeSlash(batchId, slashed, requester, new address[](0));
             if (!reopen) _creditBalance(requester, batchId, _escrowOf(batch), CreditReason.Refund);
         }
     }
 
-    /// @notice Runs the audit draw for committed batches whose seed block has been mined: each
-    ///         job is audited with its batch's probability and assigned a random verifier. A
-    ///         seed out of `blockhash` reach is re-armed, never skipped.
-    /// @param batchIds The batches.
+    /// @inheritdoc IJobMarket
+    /// @dev Each job is selected with its batch's probability from the seed block's hash; the
+    ///      selected go to the game, which draws their auditors. A seed that fell out of
+    ///      `blockhash` reach is never drawn afresh: every job of the batch is audited.
     function drawAudits(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage slot = _requireBatch(batchId, BatchStatus.Committed);
-            BatchSlot memory batch = _loadBatch(slot);
+            BatchSlot memory batch = slot;
             if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
-            _drawAudits(batchId, batch, false);
-            _storeBatch(slot, batch);
+            slot.status = _drawAudits(batchId, batch);
+            if (slot.status == BatchStatus.Drawn) emit BatchDrawn(batchId);
         }
     }
 
-    /// @notice Finalizes batches whose challenge window has ended: the worker is paid for every
-    ///         job not under audit, minus the protocol fee. A batch with no job under audit
-    ///         leaves storage (see `getBatch`). A batch whose audit draw is still
-    ///         pending is drawn first (and left alone if its seed had to be re-armed); that draw
-    ///         emits `AuditsDrawn` only if it audits a job.
-    /// @param batchIds The batches.
+    /// @inheritdoc IJobMarket
+    /// @dev A committed batch is drawn first; if that selects jobs, the batch now waits for
+    ///      their audits and is left alone. A batch with no job audited leaves storage (see
+    ///      `getBatch`). A batch whose audits are still open, or whose jobs the game still lets
+    ///      be challenged, reverts with `JobMarketAuditsOpen`.
     function finalizeBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
-        // The worker of the batch before, starting with the caller: a worker finalizing its own
-        // batches, the common case, needs no lookup of its address by id (a cold slot, 2,100 gas).
-        uint32 workerId = _accounts[msg.sender].id;
-        address worker = msg.sender;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage slot = _batches[batchId];
-            BatchSlot memory batch = _loadBatch(slot);
+            BatchSlot memory batch = slot;
             BatchStatus status = batch.status;
-            if (status != BatchStatus.Committed && status != BatchStatus.Drawn) {
+            if (status != BatchStatus.Committed && status != BatchStatus.Drawn && status != BatchStatus.Audited) {
                 revert JobMarketInvalidBatchStatus(batchId, _statusOf(batchId, status));
             }
             if (block.timestamp <= batch.deadline) revert JobMarketDeadlineNotReached(batchId, batch.deadline);
-            uint256 auditedJobs;
             if (status == BatchStatus.Committed) {
                 if (block.number <= batch.seedBlock) revert JobMarketSeedPending(batchId, batch.seedBlock);
-                bool drawn;
-                // Drawn just now, so no job was challenged yet: the draw's count is the batch's.
-                (drawn, auditedJobs) = _drawAudits(batchId, batch, true);
-                if (!drawn) {
-                    _storeBatch(slot, batch); // The re-armed seed.
+                status = _drawAudits(batchId, batch);
+                if (status == BatchStatus.Audited) {
+                    slot.status = status;
                     continue;
                 }
+            } else if (status == BatchStatus.Audited) {
+                (uint256 open, uint40 until) = _game.batchAudits(batchId);
+                if (open != 0 || block.timestamp <= until) revert JobMarketAuditsOpen(batchId, open, until);
+            }
+            if (status == BatchStatus.Audited) {
+                slot.status = BatchStatus.Finalized;
             } else {
-                auditedJobs = _auditedJobs[batchId];
+                // Every job is paid now and none settles later: the record leaves storage,
+                // its events keep it, and the views report it finalized.
+                delete _batches[batchId];
             }
-            if (batch.workerId != workerId) {
-                workerId = batch.workerId;
-                worker = _accountAt[workerId];
-            }
-            if (auditedJobs == 0) {
-                // Every job is paid now and none settles later: the record leaves storage
-                // (4,800 gas back), its events keep it, and the views report it finalized.
-                _clearBatch(slot);
-            } else {
-                batch.status = BatchStatus.Finalized;
-                _storeBatch(slot, batch);
-            }
-            _payBatch(batchId, batch, batch.size - auditedJobs, worker);
+            _settleBatch(batchId, batch, _accountAt[batch.workerId], false);
         }
+    }
+
+    // ------------------------------------------------------------ the game
+
+    /// @inheritdoc IJobMarket
+    function markAudited(uint256 batchId) external onlyGame {
+        _requireBatch(batchId, BatchStatus.Drawn).status = BatchStatus.Audited;
+    }
+
+    /// @inheritdoc IJobMarket
+    function forfeitBatch(uint256 batchId) external onlyGame returns (uint256 slashed) {
+        BatchSlot storage slot = _requireBatch(batchId, BatchStatus.Audited);
+        slot.status = BatchStatus.Forfeited;
+        BatchSlot memory batch = slot;
+        return _settleBatch(batchId, batch, _accountAt[batch.workerId], true);
     }
 
     // --------------------------------------------------------------- registry
@@ -305,7 +320,7 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
 
     // ---------------------------------------------------------------- payouts
 
-    /// @notice Pays out the caller's whole internal balance.
+    /// @inheritdoc IJobMarket
     function withdraw() external nonReentrant {
         uint256 amount = _accounts[msg.sender].balance;
         if (amount == 0) revert JobMarketNothingToWithdraw(msg.sender);
@@ -315,9 +330,9 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
         _creditToken.safeTransfer(msg.sender, amount);
     }
 
-    /// @notice Credits the protocol fees that accounts' batch payouts owe to the treasury's
-    ///         balance. Anyone may call it; the treasury then withdraws as usual.
-    /// @param accounts The workers (from `BatchFinalized`); those owing nothing are skipped.
+    /// @inheritdoc IJobMarket
+    /// @dev Anyone may call it; the treasury then withdraws as usual. Accounts owing nothing are
+    ///      skipped.
     function collectFees(address[] calldata accounts) external {
         _requireNonEmpty(accounts.length);
         uint256 total;
@@ -355,16 +370,15 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Pays a batch's `paidJobs` unaudited jobs to `worker`, its worker, releases their
-    ///      collateral and adds their protocol fee to what the worker owes the treasury.
-    ///      `BatchFinalized` records the payment and the fee.
-    function _payBatch(uint256 batchId, BatchSlot memory batch, uint256 paidJobs, address worker) private {
-        (uint256 workerPayment, uint256 protocolFee, uint256 premium) =
-            _unauditedPayout(batch.price, batch.auditBps, paidJobs);
-        emit BatchFinalized(batchId, worker, paidJobs, workerPayment, protocolFee);
-        // The release, the payment and the fee owed write the same slot of the worker's.
-        _payWorker(worker, paidJobs * _collateral(batch.price), workerPayment, protocolFee);
-        if (premium != 0) _creditBalance(_accountAt[batch.requesterId], batchId, premium, CreditReason.Refund);
+    /// @dev Runs a committed batch's audit draw and returns its new status: Drawn if no job was
+    ///      selected, Audited once the selected jobs are handed to the game.
+    function _drawAudits(uint256 batchId, BatchSlot memory batch) private returns (BatchStatus) {
+        (bytes32 seed, uint256 auditBps) = AuditDraw.batchSeed(batchId, batch.seedBlock, batch.auditBps);
+        if (auditBps == 0) return BatchStatus.Drawn;
+        uint256[] memory jobIds = AuditDraw.selected(seed, batchId, batch.size, auditBps);
+        if (jobIds.length == 0) return BatchStatus.Drawn;
+        _game.openAudits(batchId, jobIds, seed);
+        return BatchStatus.Audited;
     }
 
     /// @dev Validates one batch request and returns its effective audit rate.
@@ -376,6 +390,8 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
         if (!terms.active) revert JobMarketInactiveModel(index, r.modelId);
         uint64 minPrice = terms.minPrice;
         if (r.price < minPrice || r.price == 0) revert JobMarketPriceTooLow(index, r.modelId, r.price, minPrice);
+        uint256 collateral = size * _collateral(r.price);
+        if (collateral > _maxBatchCollateral) revert JobMarketBatchTooValuable(index, collateral, _maxBatchCollateral);
         if (r.timeout == 0) revert JobMarketInvalidTimeout(index);
         auditBps = r.auditBps == 0 ? _baseAuditBps : r.auditBps;
         if (auditBps < _baseAuditBps || auditBps > BPS) {
@@ -405,6 +421,6 @@ contract JobMarket is JobAudits, IModelTerms, Multicall {
     }
 
     function _requireNonEmpty(uint256 length) private pure {
-        if (length == 0) revert JobMarketInvalidBatchSize(0, 0);
+        if (length == 0) revert JobMarketEmptyInput();
     }
 }

@@ -31,18 +31,28 @@ contract Staking is IStaking, ReentrancyGuardTransient {
     uint40 private immutable _unbondingPeriod;
     address private immutable _jobMarket;
     /// @dev A stake as stored; `Stake` adds the collateral the market has locked.
+    ///      `firstEntry`: a verifier's pool entries from this index on carry its weight; the
+    ///      ones before are void (its stake fell since, or it left and came back).
     struct StakeSlot {
         uint64 amount;
         uint40 unbondsAt;
         bool active;
+        uint64 firstEntry;
+    }
+
+    /// @dev One entry of the verifier draw pool. The pool only grows, so the pool as it stood at
+    ///      any past block is a prefix of it: a draw over that prefix cannot be steered by
+    ///      stakes added after its randomness was fixed, nor by exits reordering a list.
+    ///      `cumulative` is the sum of the weights of this entry and all before it.
+    struct PoolEntry {
+        address verifier;
+        uint40 blockNumber;
+        uint56 cumulative;
     }
 
     mapping(address account => mapping(Role role => StakeSlot)) private _stakes;
     mapping(address worker => string url) private _workerUrls;
-
-    /// @dev Active verifiers, for random selection; `_verifierSlot` is index + 1 (0 = absent).
-    address[] private _activeVerifiers;
-    mapping(address verifier => uint256 slot) private _verifierSlot;
+    PoolEntry[] private _pool;
 
     modifier onlyJobMarket() {
         if (msg.sender != _jobMarket) revert StakingOnlyJobMarket(msg.sender);
@@ -92,11 +102,14 @@ contract Staking is IStaking, ReentrancyGuardTransient {
         }
 
         s.amount = total.toUint64();
+        emit Staked(msg.sender, role, amount, total);
         if (!s.active) {
             s.active = true;
-            if (role == Role.Verifier) _addVerifier(msg.sender);
+            // A verifier (re)joining enters the pool with its whole stake, its older entries void.
+            if (role == Role.Verifier) _enterPool(msg.sender, s, total, true);
+        } else if (role == Role.Verifier) {
+            _enterPool(msg.sender, s, amount, false);
         }
-        emit Staked(msg.sender, role, amount, total);
 
         _creditToken.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -120,7 +133,7 @@ contract Staking is IStaking, ReentrancyGuardTransient {
         uint40 unbondsAt = uint40(block.timestamp) + _unbondingPeriod;
         s.unbondsAt = unbondsAt;
         s.active = false;
-        if (role == Role.Verifier) _removeVerifier(msg.sender);
+        if (role == Role.Verifier) s.firstEntry = uint64(_pool.length);
         emit ExitRequested(msg.sender, role, unbondsAt);
     }
 
@@ -148,11 +161,13 @@ contract Staking is IStaking, ReentrancyGuardTransient {
             s.amount -= uint64(amount);
         }
         emit StakeSlashed(account, role, amount);
-        if (s.active && s.amount < _minimum(role)) {
+        bool stays = s.amount >= _minimum(role);
+        if (s.active && !stays) {
             s.active = false;
-            if (role == Role.Verifier) _removeVerifier(account);
             emit Deregistered(account, role);
         }
+        // The verifier's weight fell: its entries are void, and what is left enters afresh.
+        if (role == Role.Verifier) _enterPool(account, s, s.amount, true);
 
         _creditToken.safeTransfer(msg.sender, amount);
     }
@@ -167,7 +182,7 @@ contract Staking is IStaking, ReentrancyGuardTransient {
         return _jobMarket;
     }
 
-    /// @notice The minimum stake of `role`.
+    /// @inheritdoc IStaking
     function minStake(Role role) external view returns (uint256) {
         return _minimum(role);
     }
@@ -202,34 +217,60 @@ contract Staking is IStaking, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IStaking
-    function activeVerifierCount() external view returns (uint256) {
-        return _activeVerifiers.length;
+    function sampleVerifier(uint256 snapshotBlock, uint256 randomness) external view returns (address) {
+        uint256 count = _entriesUpTo(snapshotBlock);
+        if (count == 0) return address(0);
+        uint256 target = randomness % _pool[count - 1].cumulative;
+        // The first entry whose cumulative weight exceeds the target: entry i is hit with
+        // probability weight(i) / total.
+        uint256 low;
+        uint256 high = count - 1;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            if (_pool[mid].cumulative > target) high = mid;
+            else low = mid + 1;
+        }
+        address verifier = _pool[low].verifier;
+        StakeSlot storage s = _stakes[verifier][Role.Verifier];
+        return s.active && low >= s.firstEntry ? verifier : address(0);
     }
 
     /// @inheritdoc IStaking
-    function activeVerifierAt(uint256 index) external view returns (address) {
-        return _activeVerifiers[index];
+    function poolLength() external view returns (uint256) {
+        return _pool.length;
+    }
+
+    /// @notice Pool entry `index`: its verifier, the block it was added in, and the cumulative
+    ///         weight up to and including it.
+    function poolEntry(uint256 index) external view returns (PoolEntry memory) {
+        return _pool[index];
     }
 
     function _minimum(Role role) private view returns (uint256) {
         return role == Role.Worker ? _minWorkerStake : _minVerifierStake;
     }
 
-    function _addVerifier(address verifier) private {
-        _activeVerifiers.push(verifier);
-        _verifierSlot[verifier] = _activeVerifiers.length;
+    /// @dev Adds a pool entry of `weight` for an active verifier; `fresh` voids its older entries.
+    function _enterPool(address verifier, StakeSlot storage s, uint256 weight, bool fresh) private {
+        uint256 index = _pool.length;
+        if (fresh) s.firstEntry = uint64(index);
+        if (!s.active || weight == 0) return;
+        uint256 cumulative = (index == 0 ? 0 : _pool[index - 1].cumulative) + weight;
+        if (cumulative > type(uint56).max) revert StakingPoolFull(cumulative);
+        _pool.push(PoolEntry({verifier: verifier, blockNumber: uint40(block.number), cumulative: uint56(cumulative)}));
+        emit PoolEntryAdded(verifier, index, weight);
     }
 
-    /// @dev Swap-and-pop removal; order is not preserved.
-    function _removeVerifier(address verifier) private {
-        uint256 slot = _verifierSlot[verifier];
-        uint256 last = _activeVerifiers.length;
-        if (slot != last) {
-            address moved = _activeVerifiers[last - 1];
-            _activeVerifiers[slot - 1] = moved;
-            _verifierSlot[moved] = slot;
+    /// @dev How many pool entries were added up to and including block `blockNumber`.
+    function _entriesUpTo(uint256 blockNumber) private view returns (uint256) {
+        uint256 high = _pool.length;
+        if (high == 0 || _pool[high - 1].blockNumber <= blockNumber) return high;
+        uint256 low;
+        while (low < high) {
+            uint256 mid = (low + high) / 2;
+            if (_pool[mid].blockNumber > blockNumber) high = mid;
+            else low = mid + 1;
         }
-        _activeVerifiers.pop();
-        delete _verifierSlot[verifier];
+        return low;
     }
 }

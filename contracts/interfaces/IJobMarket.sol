@@ -10,45 +10,22 @@ import {IStaking} from "./IStaking.sol";
 ///         settled per job. A job's id is `batchId << 16 | index`. Events are the nodes' API.
 interface IJobMarket {
     /// @notice A batch's lifecycle.
-    /// @dev Open -> Taken -> Committed -> Drawn -> Finalized. Open -> Cancelled by the
-    ///      requester. Taken -> Expired (or back to Open) when the worker misses its deadline.
+    /// @dev Open -> Taken -> Committed -> Drawn (no job selected for audit) or Audited (the
+    ///      verification game holds some of its jobs) -> Finalized. A challenge moves Drawn to
+    ///      Audited. A proven cheat moves Audited to Forfeited. Open -> Cancelled by the
+    ///      requester, after a delay. Taken -> Expired (or back to Open) when the worker misses
+    ///      its deadline.
     enum BatchStatus {
         None,
         Open,
         Taken,
         Committed,
         Drawn,
-        Finalized,
-        Expired,
-        Cancelled
-    }
-
-    /// @notice An audited or challenged job's verification.
-    /// @dev Assigned -> Accepted on accept, Disputed on reject. Disputed -> Accepted | Rejected.
-    ///      Assigned -> Lapsed when its verifier timed out and no other is left: it is paid like
-    ///      an unaudited job.
-    enum AuditStatus {
-        None,
-        Assigned,
-        Disputed,
-        Accepted,
-        Rejected,
-        Lapsed
-    }
-
-    /// @notice A job's status as seen from outside, combining its batch and its audit.
-    enum JobStatus {
-        None,
-        Open,
-        Taken,
-        Committed,
-        Unaudited,
         Audited,
-        Disputed,
         Finalized,
-        Rejected,
         Expired,
-        Cancelled
+        Cancelled,
+        Forfeited
     }
 
     /// @notice Why an internal balance was credited.
@@ -60,13 +37,6 @@ interface IJobMarket {
         SlashShare
     }
 
-    /// @notice A verifier's vote.
-    enum Vote {
-        None,
-        Accept,
-        Reject
-    }
-
     /// @notice A batch's record, as `getBatch` returns it. The market stores it in one slot,
     ///         with the requester and the worker as account ids (see `accountId`).
     /// @param requester Who paid, and who is refunded.
@@ -75,30 +45,22 @@ interface IJobMarket {
     /// @param auditBps The audit probability of each job, in basis points.
     /// @param reopenOnExpiry On a worker timeout: true reopens the batch, false refunds it.
     /// @param worker The worker that took the batch on (zero while open).
-    /// @param deadline Taken: the commit deadline. Committed/Drawn: the end of the challenge
-    ///        window. Unix seconds.
+    /// @param deadline Open: when a requested cancellation takes effect (0 if none). Taken: the
+    ///        commit deadline. Committed and later: the end of the challenge window. Unix seconds.
     /// @param seedBlock The block whose hash decides which jobs are audited.
     /// @param status The lifecycle status.
     /// @param timeout Seconds a worker has from taking the batch on to committing.
     struct Batch {
         address requester;
-        uint48 price;
+        uint40 price;
         uint16 size;
         uint16 auditBps;
         bool reopenOnExpiry;
         address worker;
-        uint32 deadline;
-        uint32 seedBlock;
+        uint40 deadline;
+        uint40 seedBlock;
         BatchStatus status;
         uint24 timeout;
-    }
-
-    /// @notice One audited or challenged job.
-    /// @param status The verification status.
-    /// @param deadline The verdict or dispute deadline (unix seconds).
-    struct Audit {
-        AuditStatus status;
-        uint32 deadline;
     }
 
     /// @notice One job's input: inline bytes or a URI, never both.
@@ -121,7 +83,7 @@ interface IJobMarket {
     /// @param inputs The jobs' inputs.
     struct BatchRequest {
         bytes32 modelId;
-        uint48 price;
+        uint40 price;
         uint24 timeout;
         uint16 auditBps;
         bool reopenOnExpiry;
@@ -160,38 +122,46 @@ interface IJobMarket {
 
     // ---------------------------------------------------------------- errors
 
-    /// @notice The parameters are inconsistent (fee or slash shares above 100%, zero windows).
+    /// @notice The parameters are inconsistent (fee or slash shares above 100%, zero windows,
+    ///        a panel of fewer than 3 or more than `MAX_PANEL` seats).
     error JobMarketInvalidParams();
+    /// @notice The parameters do not make honest work strictly more profitable than cheating:
+    ///         `baseAuditBps * (10000 - COLLUSION_BPS) * (workerShareBps + collateralBps)` must
+    ///         exceed `10000^2 * workerShareBps` (see docs/economics.md).
+    error JobMarketUnsafeParams(uint256 detectionBps, uint256 workerShareBps, uint256 collateralBps);
     /// @notice The staking contract names another job market than the one being deployed.
     error JobMarketStakingMismatch(address staking, address stakingJobMarket);
-    /// @notice A call with no batches, or a batch with no jobs or more than `maxBatchSize`.
+    /// @notice A call with no batches, accounts or jobs.
+    error JobMarketEmptyInput();
+    /// @notice A batch with no jobs or more than `maxBatchSize`.
     error JobMarketInvalidBatchSize(uint256 index, uint256 size);
+    /// @notice A batch whose collateral exceeds what one verifier can bond: it could not be
+    ///         disputed by every verifier, so it is refused.
+    error JobMarketBatchTooValuable(uint256 index, uint256 collateral, uint256 maxCollateral);
     /// @notice Parallel arrays of different lengths.
     error JobMarketLengthMismatch(uint256 batchId, uint256 expected, uint256 actual);
     /// @notice The batch is not in a status that allows the call.
     error JobMarketInvalidBatchStatus(uint256 batchId, BatchStatus status);
-    /// @notice The job is not in a status that allows the call.
-    error JobMarketInvalidJobStatus(uint256 jobId, JobStatus status);
     /// @notice Only the batch's requester may do this.
     error JobMarketNotRequester(uint256 batchId, address caller);
     /// @notice Only the batch's worker may do this.
     error JobMarketNotWorker(uint256 batchId, address caller);
-    /// @notice The caller is not a verifier assigned to the job.
-    error JobMarketNotAssigned(uint256 jobId, address caller);
     /// @notice The caller is not an active staker in the role.
     error JobMarketNotRegistered(address account, IStaking.Role role);
     /// @notice Not enough of the account's stake in `role` is free to lock `required`.
     error JobMarketInsufficientFreeStake(address account, IStaking.Role role, uint256 required, uint256 available);
-    /// @notice The job's worker cannot audit or challenge its own job.
-    error JobMarketSelfVerification(uint256 jobId, address account);
-    /// @notice The verifier already voted on the job.
-    error JobMarketAlreadyVoted(uint256 jobId, address verifier);
     /// @notice The deadline has passed.
     error JobMarketDeadlinePassed(uint256 id, uint256 deadline);
     /// @notice The deadline has not passed yet.
     error JobMarketDeadlineNotReached(uint256 id, uint256 deadline);
     /// @notice The audit seed block has not been mined yet.
     error JobMarketSeedPending(uint256 batchId, uint256 seedBlock);
+    /// @notice The batch's audits or disputes are still open, or its jobs still challengeable.
+    error JobMarketAuditsOpen(uint256 batchId, uint256 open, uint256 challengeableUntil);
+    /// @notice A cancellation was already requested for the batch.
+    error JobMarketCancelPending(uint256 batchId, uint256 cancelAt);
+    /// @notice No cancellation was requested for the batch.
+    error JobMarketCancelNotRequested(uint256 batchId);
     /// @notice An output hash of zero.
     error JobMarketZeroOutputHash(uint256 batchId, uint256 index);
     /// @notice The price is below the model's minimum price.
@@ -212,6 +182,8 @@ interface IJobMarket {
     error JobMarketZeroDeposit(address account);
     /// @notice Only the market's model registry sets model terms.
     error JobMarketNotRegistry(address caller);
+    /// @notice Only the verification game may call this.
+    error JobMarketNotGame(address caller);
     /// @notice Batch request `index` names a model the registry never sent this market.
     error JobMarketUnknownModel(uint256 index, bytes32 modelId);
     /// @notice Batch request `index` names a model that takes no new jobs.
@@ -226,64 +198,48 @@ interface IJobMarket {
         uint256 indexed batchId,
         address indexed requester,
         bytes32 indexed modelId,
-        uint48 price,
+        uint40 price,
         uint24 timeout,
         uint16 auditBps,
         bool reopenOnExpiry,
         uint256 paidFromBalance,
         JobInput[] inputs
     );
+    /// @notice The requester asked to cancel an open batch; unless a worker commits it first,
+    ///         `cancelBatches` cancels it from `cancelAt` on.
+    event BatchCancelRequested(uint256 indexed batchId, address indexed requester, uint40 cancelAt);
     /// @notice The requester cancelled an open batch and was refunded.
     event BatchCancelled(uint256 indexed batchId, address indexed requester);
     /// @notice A worker took a batch on ahead of its commit (`takeBatches`) and locked
     ///         collateral for all its jobs. A batch taken on in its commit has no such event.
-    event BatchTaken(uint256 indexed batchId, address indexed worker, uint32 deadline, uint256 collateral);
+    event BatchTaken(uint256 indexed batchId, address indexed worker, uint40 deadline, uint256 collateral);
     /// @notice A worker missed its commit deadline; the batch was refunded or reopened.
     event BatchTimedOut(uint256 indexed batchId, address indexed worker, bool reopened);
-    /// @notice A worker committed the hashes of its outputs, one per job in order. If the batch
-    ///         was open, the worker took it on in this commit, locking its collateral.
+    /// @notice A worker committed one result commitment per job, in order (see `commitResults`).
+    ///         If the batch was open, the worker took it on in this commit, locking its collateral.
     event ResultsCommitted(
         uint256 indexed batchId,
         address indexed worker,
         bytes32[] outputHashes,
-        uint32 seedBlock,
-        uint32 challengeDeadline
+        uint40 seedBlock,
+        uint40 challengeDeadline
     );
-    /// @notice The seed block fell out of `blockhash` reach, so a new one was set.
-    event AuditSeedRearmed(uint256 indexed batchId, uint32 seedBlock);
-    /// @notice The audit draw ran for a batch; `audited` jobs were selected. A draw run by
-    ///         `finalizeBatches` that selects none has no such event: its `BatchFinalized` pays
-    ///         every job.
-    event AuditsDrawn(uint256 indexed batchId, uint256 audited);
-    /// @notice A verifier was assigned to audit a job.
-    event AuditAssigned(uint256 indexed jobId, address indexed verifier, uint32 deadline);
-    /// @notice A job was selected but no eligible verifier was available; it stays in its batch.
-    event AuditUnavailable(uint256 indexed jobId);
-    /// @notice A job's verifier timed out and none other was left; it is paid as unaudited.
-    event AuditLapsed(uint256 indexed jobId);
-    /// @notice A verifier missed its deadline, lost its fee and was replaced.
-    event VerifierReplaced(uint256 indexed jobId, address indexed previous, address indexed replacement);
-    /// @notice A verifier voted on a job.
-    event VerdictSubmitted(uint256 indexed jobId, address indexed verifier, bool accepted, bytes32 outputHash);
-    /// @notice A reject or a challenge opened a dispute, and a panel was drawn.
-    event DisputeOpened(
-        uint256 indexed jobId, address indexed accuser, bool challenge, address[] panel, uint32 deadline
-    );
-    /// @notice A dispute was decided by majority (a tie goes to the worker).
-    event DisputeSettled(uint256 indexed jobId, bool workerWon, uint256 acceptVotes, uint256 rejectVotes);
+    /// @notice A batch's audit draw ran and selected none of its jobs. (A draw that selects jobs
+    ///         emits the game's `AuditsDrawn`; one run inside `finalizeBatches` emits neither,
+    ///         its `BatchFinalized` pays every job.)
+    event BatchDrawn(uint256 indexed batchId);
+    /// @notice A worker lost a dispute over one of the batch's jobs: its collateral for the whole
+    ///         batch was slashed, it is paid for none of it, and the requester was refunded.
+    event BatchForfeited(uint256 indexed batchId, address indexed worker, address indexed requester, uint256 slashed);
     /// @notice Locked collateral of a losing party was slashed.
     event PartySlashed(uint256 indexed batchId, address indexed account, IStaking.Role role, uint256 amount);
-    /// @notice A batch's unaudited jobs were paid: `workerPayment` was credited to the worker, and
-    ///         `protocolFee` was added to the fees the worker's account owes the treasury (see
+    /// @notice A batch was paid: `workerPayment` was credited to the worker, and `protocolFee`
+    ///         was added to the fees the worker's account owes the treasury (see
     ///         `FeesCollected`). This event is the record of both (no `Credited` is emitted for
-    ///         them), one event instead of three per batch.
+    ///         them). `paidJobs` is the batch's size less the jobs whose audit lapsed unpaid.
     event BatchFinalized(
         uint256 indexed batchId, address indexed worker, uint256 paidJobs, uint256 workerPayment, uint256 protocolFee
     );
-    /// @notice An audited job was settled in the worker's favour and paid.
-    event JobFinalized(uint256 indexed jobId, address indexed worker, uint256 workerPayment);
-    /// @notice The worker lost a job's dispute; the requester was refunded.
-    event JobRejected(uint256 indexed jobId, address indexed worker, address indexed requester);
     /// @notice An internal balance was credited (a batch's finalization payout is recorded by
     ///         `BatchFinalized` instead).
     event Credited(address indexed account, uint256 indexed batchId, uint256 amount, CreditReason reason);
@@ -298,4 +254,81 @@ interface IJobMarket {
     event ModelTermsSet(bytes32 indexed modelId, uint64 minPrice, bool active);
     /// @notice An account got its compact id, on its first batch as requester or worker.
     event AccountRegistered(address indexed account, uint256 id);
+
+    // ------------------------------------------------------------ requesters
+
+    /// @notice Creates batches of jobs and escrows their payments (plus any audit premium).
+    function createBatches(BatchRequest[] calldata requests) external returns (uint256 firstBatchId);
+
+    /// @notice Deposits credits into the caller's internal balance, from which batches are paid.
+    function deposit(uint256 amount) external;
+
+    /// @notice Asks to cancel open batches; each can be cancelled after its timeout unless a
+    ///         worker committed it meanwhile.
+    function requestCancel(uint256[] calldata batchIds) external;
+
+    /// @notice Cancels open batches whose requested cancellation is due, refunding them.
+    function cancelBatches(uint256[] calldata batchIds) external;
+
+    // ---------------------------------------------------------------- workers
+
+    /// @notice Takes open batches on, locking collateral for all their jobs.
+    function takeBatches(uint256[] calldata batchIds) external;
+
+    /// @notice Commits one result commitment per job for batches taken on (or open ones,
+    ///         taken on here).
+    function commitResults(uint256[] calldata batchIds, bytes32[][] calldata outputHashes) external;
+
+    // ------------------------------------------------------- anyone, by time
+
+    /// @notice Expires taken batches whose worker missed the commit deadline.
+    function expireBatches(uint256[] calldata batchIds) external;
+
+    /// @notice Runs the audit draw of committed batches whose seed block was mined.
+    function drawAudits(uint256[] calldata batchIds) external;
+
+    /// @notice Pays batches whose challenge window ended and whose audits are all settled.
+    function finalizeBatches(uint256[] calldata batchIds) external;
+
+    /// @notice Pays out the caller's whole internal balance.
+    function withdraw() external;
+
+    /// @notice Credits the protocol fees accounts owe to the treasury's balance.
+    function collectFees(address[] calldata accounts) external;
+
+    // ------------------------------------------------------------ the game
+
+    /// @notice A challenge opened a dispute on a drawn batch: it now waits for the game.
+    function markAudited(uint256 batchId) external;
+
+    /// @notice Slashes a verifier's bond (the game released it first) into the market.
+    function slashVerifier(uint256 batchId, address verifier, uint256 amount) external;
+
+    /// @notice Splits slashed credits: a share to the cheated party, a share among the verifiers
+    ///         who were right, the rest to the treasury.
+    function distributeSlash(uint256 batchId, uint256 pool, address cheated, address[] calldata winners) external;
+
+    /// @notice Pays one audited job's verifier fee, split among `verifiers`.
+    function payAuditFee(uint256 batchId, address[] calldata verifiers) external;
+
+    /// @notice The worker lost a dispute: forfeits the batch (see `BatchForfeited`).
+    /// @return slashed The worker collateral slashed, for the game to distribute.
+    function forfeitBatch(uint256 batchId) external returns (uint256 slashed);
+
+    // ---------------------------------------------------------------- getters
+
+    /// @notice A batch's record (see `Batch`).
+    function getBatch(uint256 batchId) external view returns (Batch memory);
+
+    /// @notice The protocol parameters.
+    function params() external view returns (Params memory);
+
+    /// @notice Collateral a worker locks per job of this price.
+    function collateralFor(uint40 price) external view returns (uint256);
+
+    /// @notice The verification game.
+    function game() external view returns (address);
+
+    /// @notice The staking contract.
+    function staking() external view returns (IStaking);
 }

@@ -46,6 +46,8 @@ interface IStaking {
     error StakingStakeLocked(address account, Role role, uint256 locked);
     /// @notice Slashing more than is staked.
     error StakingExceedsStake(address account, Role role, uint256 amount, uint256 staked);
+    /// @notice The verifier pool's cumulative weight would overflow its 56 bits.
+    error StakingPoolFull(uint256 cumulative);
 
     /// @notice Credits were staked.
     event Staked(address indexed account, Role indexed role, uint256 amount, uint256 total);
@@ -59,6 +61,8 @@ interface IStaking {
     event StakeSlashed(address indexed account, Role indexed role, uint256 amount);
     /// @notice A slash left the stake below the role's minimum, so the account takes no new work.
     event Deregistered(address indexed account, Role indexed role);
+    /// @notice A verifier's stake entered the draw pool with weight `weight`, as entry `index`.
+    event PoolEntryAdded(address indexed verifier, uint256 index, uint256 weight);
 
     /// @notice The job market, the only contract that may slash, and the keeper of locked collateral.
     function jobMarket() external view returns (address);
@@ -70,11 +74,19 @@ interface IStaking {
     ///         job market locks collateral against.
     function activeStake(address account, Role role) external view returns (uint256);
 
-    /// @notice The number of active verifiers.
-    function activeVerifierCount() external view returns (uint256);
+    /// @notice Draws a verifier by stake from the pool as it stood at the end of block
+    ///         `snapshotBlock`: entry weights are the stakes then, and an entry is void once its
+    ///         verifier's stake fell (a slash) or it left. Returns zero for a void entry or an
+    ///         empty pool; the caller draws again with other randomness.
+    /// @param snapshotBlock The last block whose pool entries count.
+    /// @param randomness Uniform randomness, from a block after `snapshotBlock`.
+    function sampleVerifier(uint256 snapshotBlock, uint256 randomness) external view returns (address);
 
-    /// @notice The active verifier at `index` (order changes as verifiers leave).
-    function activeVerifierAt(uint256 index) external view returns (address);
+    /// @notice The number of entries in the verifier draw pool.
+    function poolLength() external view returns (uint256);
+
+    /// @notice The minimum stake of `role`.
+    function minStake(Role role) external view returns (uint256);
 
     /// @notice Takes `amount` of `account`'s stake and sends it to the job market, which has
     ///         released as much of its locked collateral. Only the job market.

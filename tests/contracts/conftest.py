@@ -20,6 +20,7 @@ from .helpers import (
     TOLERANT,
     UNBONDING,
     VERIFIER,
+    VERIFIER_STAKE,
     WORKER,
     Protocol,
     market_params,
@@ -82,15 +83,17 @@ def registry(project, owner):
 
 @pytest.fixture(scope="session")
 def deploy_market(project, owner, treasury, credit, registry):
-    """Deploys a Staking + JobMarket pair, with some market parameters changed. Staking is
-    deployed first, naming the address the market gets from the owner's next nonce."""
+    """Deploys Staking, JobMarket and VerificationGame, with some market parameters changed.
+    Each names the next by the address it gets from the owner's next nonces."""
 
-    def deploy(**overrides):
+    def deploy(min_verifier_stake=MIN_VERIFIER_STAKE, **overrides):
         market_at = owner.get_deployment_address(owner.nonce + 1)
-        stk = owner.deploy(project.Staking, credit, market_at, MIN_WORKER_STAKE, MIN_VERIFIER_STAKE, UNBONDING)
-        mkt = owner.deploy(project.JobMarket, credit, registry, stk, market_params(treasury, **overrides))
+        game_at = owner.get_deployment_address(owner.nonce + 2)
+        stk = owner.deploy(project.Staking, credit, market_at, MIN_WORKER_STAKE, min_verifier_stake, UNBONDING)
+        mkt = owner.deploy(project.JobMarket, credit, registry, stk, game_at, market_params(treasury, **overrides))
+        gm = owner.deploy(project.VerificationGame, mkt)
         registry.linkJobMarket(mkt, sender=owner)  # Sends it the models' terms.
-        return stk, mkt
+        return stk, mkt, gm
 
     return deploy
 
@@ -111,6 +114,11 @@ def market(protocol_pair):
 
 
 @pytest.fixture(scope="session")
+def game(protocol_pair):
+    return protocol_pair[2]
+
+
+@pytest.fixture(scope="session")
 def funded(owner, credit, market, staking, requester, requester2, worker, worker2, outsider, verifiers):
     """Everyone holds 10,000 credits and has approved the market and staking contracts."""
     for account in (requester, requester2, worker, worker2, outsider, *verifiers):
@@ -122,14 +130,14 @@ def funded(owner, credit, market, staking, requester, requester2, worker, worker
 
 @pytest.fixture(scope="session")
 def staked(funded, staking, worker, worker2, verifiers):
-    """Two workers and five verifiers are staked with 1,000 credits each."""
+    """Two workers are staked with 1,000 credits each and five verifiers with 2,000."""
     staking.stake(WORKER, 1_000 * CREDIT, "http://127.0.0.1:9001", sender=worker)
     staking.stake(WORKER, 1_000 * CREDIT, "http://127.0.0.1:9002", sender=worker2)
     for v in verifiers:
-        staking.stake(VERIFIER, 1_000 * CREDIT, "", sender=v)
+        staking.stake(VERIFIER, VERIFIER_STAKE, "", sender=v)
     return True
 
 
 @pytest.fixture(scope="session")
-def proto(market, staking, credit, chain, staked):
-    return Protocol(market=market, staking=staking, credit=credit, chain=chain)
+def proto(market, game, staking, credit, chain, staked):
+    return Protocol(market=market, game=game, staking=staking, credit=credit, chain=chain)

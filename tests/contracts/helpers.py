@@ -10,14 +10,16 @@ from eth_utils import keccak
 
 CREDIT = 10**6  # Credits have 6 decimals.
 MIN_WORKER_STAKE = 100 * CREDIT
-MIN_VERIFIER_STAKE = 100 * CREDIT
+MIN_VERIFIER_STAKE = 1_000 * CREDIT
+VERIFIER_STAKE = 2_000 * CREDIT  # What each of the five test verifiers stakes.
 UNBONDING = 24 * 3600
 PRICE = 2 * CREDIT
 MIN_PRICE = 1 * CREDIT
 TIMEOUT = 600
 WINDOW = 600
 VERDICT_WINDOW = 300
-COLLATERAL = 2 * PRICE  # collateralBps 20000
+COLLATERAL = 15 * PRICE  # collateralBps 150000
+MAX_BATCH_COLLATERAL = MIN_VERIFIER_STAKE // 2
 FEE = PRICE // 10  # verifierFeeBps 1000
 PROTOCOL = PRICE // 20  # protocolFeeBps 500
 
@@ -30,15 +32,15 @@ WORKER, VERIFIER = 0, 1
 
 
 class BatchStatus(IntEnum):
-    NONE, OPEN, TAKEN, COMMITTED, DRAWN, FINALIZED, EXPIRED, CANCELLED = range(8)
+    NONE, OPEN, TAKEN, COMMITTED, DRAWN, AUDITED, FINALIZED, EXPIRED, CANCELLED, FORFEITED = range(10)
 
 
 class AuditStatus(IntEnum):
-    NONE, ASSIGNED, DISPUTED, ACCEPTED, REJECTED, LAPSED = range(6)
+    NONE, DRAWING, ASSIGNED, ACCEPTED, DISPUTED, UPHELD, OVERTURNED, MOOT, LAPSED = range(9)
 
 
-class JobStatus(IntEnum):
-    NONE, OPEN, TAKEN, COMMITTED, UNAUDITED, AUDITED, DISPUTED, FINALIZED, REJECTED, EXPIRED, CANCELLED = range(11)
+class Vote(IntEnum):
+    NONE, ACCEPT, REJECT = range(3)
 
 
 class Reason(IntEnum):
@@ -48,12 +50,14 @@ class Reason(IntEnum):
 PARAMS = {
     "protocolFeeBps": 500,
     "verifierFeeBps": 1000,
-    "collateralBps": 20000,
-    # Zero, so that tests choose each job's audit fate with auditBps 0 (never) or 10000 (always).
-    "baseAuditBps": 0,
+    "collateralBps": 150000,
+    # The lowest rate that, with this collateral, makes cheating lose (the constructor checks it).
+    # Tests that need a job audited raise a batch's rate to 10000; `unaudited_batch` retries
+    # until the draw selects none.
+    "baseAuditBps": 1000,
     "slashCheatedBps": 5000,
     "slashVerifiersBps": 3000,
-    "panelSize": 2,
+    "panelSize": 3,
     "challengeWindow": WINDOW,
     "verdictWindow": VERDICT_WINDOW,
     "maxInputBytes": 4096,
@@ -105,6 +109,7 @@ class Protocol:
     """The deployed contracts and the lifecycle steps, for readable tests."""
 
     market: object
+    game: object
     staking: object
     credit: object
     chain: object
@@ -132,17 +137,39 @@ class Protocol:
         self.chain.mine(1)  # The seed block.
         return batch_id
 
-    def drawn_batch(self, requester, worker, *payloads, audit_bps=0):
-        batch_id = self.committed_batch(requester, worker, *payloads, audit_bps=audit_bps)
+    def unaudited_batch(self, requester, worker, *payloads, tries: int = 30):
+        """A committed batch whose draw (not run yet) selects none of its jobs at the base rate:
+        batches are committed until one is, as the draw is the chain's randomness."""
+        rate = self.market.params().baseAuditBps
+        for _ in range(tries):
+            batch_id = self.committed_batch(requester, worker, *payloads)
+            seed_block = self.market.getBatch(batch_id).seedBlock
+            size = self.market.getBatch(batch_id).size
+            if not any(expected_audit(self.chain, seed_block, job_id(batch_id, i), rate) for i in range(size)):
+                return batch_id
+        raise AssertionError("no unaudited draw in %d tries" % tries)
+
+    def drawn_batch(self, requester, worker, *payloads):
+        """A batch drawn with none of its jobs selected (challengeable during its window)."""
+        batch_id = self.unaudited_batch(requester, worker, *payloads)
         self.market.drawAudits([batch_id], sender=worker)
         return batch_id
 
     def audited_job(self, requester, worker):
-        """A one-job batch with audit rate 1, drawn; returns (job id, assigned verifier address)."""
+        """A one-job batch with audit rate 1, drawn, its auditor drawn; returns (job id, auditor
+        address)."""
         batch_id = self.committed_batch(requester, worker, audit_bps=10_000)
-        tx = self.market.drawAudits([batch_id], sender=worker)
-        (assigned,) = tx.decode_logs(self.market.AuditAssigned)
-        return assigned.jobId, assigned.verifier
+        self.market.drawAudits([batch_id], sender=worker)
+        job = job_id(batch_id)
+        tx = self.game.drawVerifiers([job], sender=worker)
+        (assigned,) = tx.decode_logs(self.game.AuditAssigned)
+        return job, assigned.verifier
+
+    def dispute_panel(self, job, caller):
+        """Mines the panel's seed block and draws the panel; returns the panelists' addresses."""
+        self.chain.mine(1)
+        tx = self.game.drawVerifiers([job], sender=caller)
+        return [e.verifier for e in tx.decode_logs(self.game.PanelistDrawn)]
 
 
 def by_address(accounts_list, address):

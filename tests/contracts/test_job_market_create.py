@@ -1,4 +1,4 @@
-"""createBatches, cancelBatches and the constructor's parameter checks."""
+"""createBatches, requestCancel and cancelBatches, and the constructor's parameter checks."""
 
 import ape
 from eth_utils import keccak
@@ -12,7 +12,6 @@ from .helpers import (
     PRICE,
     TIMEOUT,
     BatchStatus,
-    JobStatus,
     Reason,
     batch,
     job_id,
@@ -36,7 +35,7 @@ def test_create_batches_escrows_payment_and_emits_batch_created(proto, market, c
         PRICE,
         TIMEOUT,
     )
-    assert (event.auditBps, event.reopenOnExpiry) == (0, False)
+    assert (event.auditBps, event.reopenOnExpiry) == (1_000, False)  # 0 asks for the base rate.
     assert [tuple(i) for i in event.inputs] == [(keccak(p), p, "") for p in payloads]
     assert credit.balanceOf(requester) == before - 2 * PRICE
     assert credit.balanceOf(market) == 2 * PRICE
@@ -48,8 +47,6 @@ def test_create_batches_escrows_payment_and_emits_batch_created(proto, market, c
         BatchStatus.OPEN,
         TIMEOUT,
     )
-    assert market.jobStatus(job_id(batch_id, 1)) == JobStatus.OPEN
-    assert market.jobStatus(job_id(batch_id, 2)) == JobStatus.NONE
     assert market.jobIdOf(batch_id, 1) == job_id(batch_id, 1)
     assert market.nextBatchId() == 2
 
@@ -92,7 +89,7 @@ def test_create_batches_with_raised_audit_rate_escrows_premium(proto, market, cr
 
 
 def test_create_batches_reverts_if_no_batches_or_no_jobs(market, requester, staked):
-    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+    with ape.reverts(market.JobMarketEmptyInput):
         market.createBatches([], sender=requester)
     with ape.reverts(market.JobMarketInvalidBatchSize, index=1, size=0):
         market.createBatches([batch(), batch(inputs=[])], sender=requester)
@@ -153,12 +150,12 @@ def test_create_batches_reverts_if_timeout_zero(market, requester, staked):
 
 
 def test_create_batches_reverts_if_audit_rate_above_one(market, requester, staked):
-    with ape.reverts(market.JobMarketInvalidAuditRate, index=0, auditBps=10_001, baseAuditBps=0):
+    with ape.reverts(market.JobMarketInvalidAuditRate, index=0, auditBps=10_001, baseAuditBps=1_000):
         market.createBatches([batch(audit_bps=10_001)], sender=requester)
 
 
 def test_create_batches_reverts_if_audit_rate_below_base(deploy_market, credit, requester, funded):
-    _, mkt = deploy_market(baseAuditBps=1_000)
+    _, mkt, _ = deploy_market()
     credit.approve(mkt, 2**256 - 1, sender=requester)
     with ape.reverts(mkt.JobMarketInvalidAuditRate, index=0, auditBps=500, baseAuditBps=1_000):
         mkt.createBatches([batch(audit_bps=500)], sender=requester)
@@ -229,15 +226,27 @@ def test_create_batches_pays_rest_of_balance_by_transfer(proto, market, credit, 
 
 def test_create_batches_spends_refund_before_wallet(proto, market, credit, requester):
     cancelled, _ = proto.create(requester, batch(b"a"))
-    market.cancelBatches([cancelled], sender=requester)
+    _cancel(proto, market, requester, cancelled)
     wallet = credit.balanceOf(requester)
     proto.create(requester, batch(b"b"))
     assert market.balanceOf(requester) == 0
     assert credit.balanceOf(requester) == wallet
 
 
-def test_cancel_batches_refunds_open_batches_to_balance(proto, market, requester):
+def _cancel(proto, market, requester, batch_id):
+    market.requestCancel([batch_id], sender=requester)
+    proto.after(TIMEOUT)
+    return market.cancelBatches([batch_id], sender=requester)
+
+
+def test_cancel_batches_refunds_open_batches_to_balance_after_their_timeout(proto, market, requester):
     batch_id, _ = proto.create(requester, batch(b"a", b"b", audit_bps=10_000))
+    tx = market.requestCancel([batch_id], sender=requester)
+    cancel_at = tx.decode_logs(market.BatchCancelRequested)[0].cancelAt
+    assert cancel_at == proto.chain.blocks.head.timestamp + TIMEOUT
+    with ape.reverts(market.JobMarketDeadlineNotReached, id=batch_id, deadline=cancel_at):
+        market.cancelBatches([batch_id], sender=requester)
+    proto.after(TIMEOUT)
     tx = market.cancelBatches([batch_id], sender=requester)
     refund = 2 * (PRICE + FEE)
     assert tx.events == [
@@ -245,28 +254,51 @@ def test_cancel_batches_refunds_open_batches_to_balance(proto, market, requester
         market.Credited(account=requester, batchId=batch_id, amount=refund, reason=Reason.REFUND),
     ]
     assert market.getBatch(batch_id).status == BatchStatus.CANCELLED
-    assert market.jobStatus(job_id(batch_id, 1)) == JobStatus.CANCELLED
     assert market.balanceOf(requester) == refund
 
 
-def test_cancel_batches_reverts_if_not_requester(proto, market, requester, requester2):
+def test_a_worker_that_started_a_batch_commits_it_before_a_requested_cancel_lands(
+    proto, market, requester, worker
+):
+    """Finding 8: a requester cannot read an idle worker's outputs and cancel the batch."""
     batch_id, _ = proto.create(requester)
-    with ape.reverts(market.JobMarketNotRequester, batchId=batch_id, caller=requester2):
-        market.cancelBatches([batch_id], sender=requester2)  # No account id yet.
-    proto.create(requester2)
-    with ape.reverts(market.JobMarketNotRequester, batchId=batch_id, caller=requester2):
-        market.cancelBatches([batch_id], sender=requester2)  # Another requester's id.
-
-
-def test_cancel_batches_reverts_if_taken(proto, market, requester, worker):
-    batch_id, _ = proto.create(requester)
-    proto.take(worker, batch_id)
-    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.TAKEN):
+    market.requestCancel([batch_id], sender=requester)
+    proto.commit(worker, [batch_id])  # The worker had computed it; its commit takes it on.
+    proto.after(TIMEOUT)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.COMMITTED):
         market.cancelBatches([batch_id], sender=requester)
 
 
-def test_cancel_batches_reverts_if_empty(market, requester, staked):
-    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+def test_cancel_batches_reverts_if_not_requested_or_requested_twice(proto, market, requester):
+    batch_id, _ = proto.create(requester)
+    with ape.reverts(market.JobMarketCancelNotRequested, batchId=batch_id):
+        market.cancelBatches([batch_id], sender=requester)
+    tx = market.requestCancel([batch_id], sender=requester)
+    cancel_at = tx.decode_logs(market.BatchCancelRequested)[0].cancelAt
+    with ape.reverts(market.JobMarketCancelPending, batchId=batch_id, cancelAt=cancel_at):
+        market.requestCancel([batch_id], sender=requester)
+
+
+def test_request_cancel_reverts_if_not_requester(proto, market, requester, requester2):
+    batch_id, _ = proto.create(requester)
+    with ape.reverts(market.JobMarketNotRequester, batchId=batch_id, caller=requester2):
+        market.requestCancel([batch_id], sender=requester2)  # No account id yet.
+    proto.create(requester2)
+    with ape.reverts(market.JobMarketNotRequester, batchId=batch_id, caller=requester2):
+        market.requestCancel([batch_id], sender=requester2)  # Another requester's id.
+
+
+def test_request_cancel_reverts_if_taken(proto, market, requester, worker):
+    batch_id, _ = proto.create(requester)
+    proto.take(worker, batch_id)
+    with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.TAKEN):
+        market.requestCancel([batch_id], sender=requester)
+
+
+def test_cancel_calls_revert_if_empty(market, requester, staked):
+    with ape.reverts(market.JobMarketEmptyInput):
+        market.requestCancel([], sender=requester)
+    with ape.reverts(market.JobMarketEmptyInput):
         market.cancelBatches([], sender=requester)
 
 
@@ -278,9 +310,25 @@ def test_constructor_reverts_if_params_inconsistent(deploy_market, project):
         {"challengeWindow": 0},
         {"verdictWindow": 0},
         {"maxBatchSize": 0},
+        {"panelSize": 2},
+        {"panelSize": 16},
     ):
         with ape.reverts(project.JobMarket.JobMarketInvalidParams):
             deploy_market(**bad)
+
+
+def test_constructor_refuses_parameters_under_which_cheating_pays(deploy_market, project):
+    """Finding 6: the old defaults (collateral 2x the price, audits at 10%) let garbage win."""
+    with ape.reverts(
+        project.JobMarket.JobMarketUnsafeParams, detectionBps=750, workerShareBps=9_500, collateralBps=20_000
+    ):
+        deploy_market(collateralBps=20_000)
+    with ape.reverts(project.JobMarket.JobMarketUnsafeParams, detectionBps=0, workerShareBps=9_500, collateralBps=150_000):
+        deploy_market(baseAuditBps=0)
+    # The boundary: 750 * (9500 + c) must exceed 10000 * 9500, so c = 117,167 is the least.
+    with ape.reverts(project.JobMarket.JobMarketUnsafeParams):
+        deploy_market(collateralBps=117_166)
+    deploy_market(collateralBps=117_167)
 
 
 def test_getters_report_wiring_and_params(market, credit, registry, staking, treasury):
@@ -291,5 +339,5 @@ def test_getters_report_wiring_and_params(market, credit, registry, staking, tre
     # The parameters are immutables; the getter rebuilds the struct, field by field.
     assert tuple(params) == market_params(treasury)
     assert params.treasury == treasury
-    assert params.collateralBps == 20_000
+    assert params.collateralBps == 150_000
     assert market.collateralFor(PRICE) == COLLATERAL

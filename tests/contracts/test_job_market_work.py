@@ -12,7 +12,6 @@ from .helpers import (
     WORKER,
     AuditStatus,
     BatchStatus,
-    JobStatus,
     batch,
     expected_audit,
     job_id,
@@ -36,7 +35,6 @@ def test_take_batches_assigns_worker_and_locks_collateral_for_every_job(
     assert staking.getStake(worker, WORKER).locked == 4 * COLLATERAL  # Staking reports the market's lock.
     stored = market.getBatch(first)
     assert (stored.worker, stored.status, stored.deadline) == (worker.address, BatchStatus.TAKEN, now + TIMEOUT)
-    assert market.jobStatus(job_id(first, 2)) == JobStatus.TAKEN
 
 
 def test_take_batches_reverts_if_not_registered_worker(proto, market, requester, outsider):
@@ -58,17 +56,17 @@ def test_take_batches_reverts_if_unknown(market, worker, staked):
 
 
 def test_take_batches_reverts_if_free_stake_insufficient(proto, market, requester, worker):
-    big = 200 * CREDIT  # Collateral 400 per job; two jobs take 800 of the 1,000-credit stake.
-    first, _ = proto.create(requester, batch(b"a", b"b", price=big), batch(b"c", price=big))
-    proto.take(worker, first)
+    big = 16 * CREDIT  # Collateral 240 per job: two batches of two take 960 of the 1,000-credit stake.
+    first, _ = proto.create(requester, *[batch(b"a", b"b", price=big) for _ in range(3)])
+    proto.take(worker, first, first + 1)
     with ape.reverts(
-        market.JobMarketInsufficientFreeStake, account=worker, role=WORKER, required=2 * big, available=200 * CREDIT
+        market.JobMarketInsufficientFreeStake, account=worker, role=WORKER, required=480 * CREDIT, available=40 * CREDIT
     ):
-        proto.take(worker, first + 1)
+        proto.take(worker, first + 2)
 
 
 def test_take_batches_reverts_if_empty(market, worker, staked):
-    with ape.reverts(market.JobMarketInvalidBatchSize, index=0, size=0):
+    with ape.reverts(market.JobMarketEmptyInput):
         market.takeBatches([], sender=worker)
 
 
@@ -182,37 +180,37 @@ def test_commit_results_reverts_if_already_committed(proto, market, requester, w
 # ----------------------------------------------------------------- drawAudits
 
 
-def test_draw_audits_follows_blockhash_of_seed_block(proto, market, chain, requester, worker, outsider):
-    batch_id, _ = proto.create(requester, batch(*[b"job %d" % i for i in range(24)], audit_bps=5_000))
+def test_draw_audits_follows_blockhash_of_seed_block(proto, market, game, chain, requester, worker, outsider):
+    batch_id, _ = proto.create(requester, batch(*[b"job %d" % i for i in range(16)], audit_bps=5_000))
     proto.take(worker, batch_id)
     commit = proto.commit(worker, [batch_id])
     chain.mine(1)
     tx = market.drawAudits([batch_id], sender=outsider)
-    jobs = [job_id(batch_id, i) for i in range(24)]
-    expected = {j for j in jobs if expected_audit(chain, commit.block_number + 1, j, 5_000)}
-    assert {e.jobId for e in tx.decode_logs(market.AuditAssigned)} == expected
-    assert tx.events.filter(market.AuditsDrawn) == [market.AuditsDrawn(batchId=batch_id, audited=len(expected))]
-    assert 0 < len(expected) < 24  # 24 fair coins: P(all equal) = 2**-23.
-    assert market.auditedJobs(batch_id) == len(expected)
-    assert market.getBatch(batch_id).status == BatchStatus.DRAWN
+    jobs = [job_id(batch_id, i) for i in range(16)]
+    expected = [j for j in jobs if expected_audit(chain, commit.block_number + 1, j, 5_000)]
+    assert tx.events.filter(game.AuditsDrawn) == [game.AuditsDrawn(batchId=batch_id, jobIds=expected)]
+    assert 0 < len(expected) < 16  # 16 fair coins: P(all equal) = 2**-15.
+    assert game.batchAudits(batch_id)[0] == len(expected)
+    assert market.getBatch(batch_id).status == BatchStatus.AUDITED
     for j in jobs:
-        assert market.jobStatus(j) == (JobStatus.AUDITED if j in expected else JobStatus.UNAUDITED)
+        assert game.getAudit(j).status == (AuditStatus.DRAWING if j in expected else AuditStatus.NONE)
 
 
-def test_draw_audits_assigns_a_staked_verifier_other_than_worker(proto, market, staking, requester, worker, verifiers):
+def test_draw_verifiers_assigns_a_staked_verifier_other_than_the_parties(
+    proto, market, game, staking, requester, worker, verifiers
+):
     job, verifier = proto.audited_job(requester, worker)
     assert verifier in {v.address for v in verifiers}
-    audit = market.getAudit(job)
-    assert audit.status == AuditStatus.ASSIGNED
-    assert list(market.jobVerifiers(job)) == [verifier]
-    assert staking.getStake(verifier, VERIFIER).locked == COLLATERAL
+    audit = game.getAudit(job)
+    assert (audit.status, audit.auditor) == (AuditStatus.ASSIGNED, verifier)
+    assert staking.getStake(verifier, VERIFIER).locked == COLLATERAL  # Staking asks the market, which asks the game.
 
 
-def test_draw_audits_selects_nothing_at_rate_zero(proto, market, requester, worker):
-    batch_id = proto.committed_batch(requester, worker, b"a", b"b")
+def test_draw_audits_that_selects_nothing_marks_the_batch_drawn(proto, market, requester, worker):
+    batch_id = proto.unaudited_batch(requester, worker, b"a", b"b")
     tx = market.drawAudits([batch_id], sender=worker)
-    assert tx.events == [market.AuditsDrawn(batchId=batch_id, audited=0)]
-    assert market.jobStatus(job_id(batch_id, 1)) == JobStatus.UNAUDITED
+    assert tx.events == [market.BatchDrawn(batchId=batch_id)]
+    assert market.getBatch(batch_id).status == BatchStatus.DRAWN
 
 
 def test_draw_audits_reverts_if_seed_block_not_mined(proto, market, requester, worker, outsider):
@@ -224,32 +222,24 @@ def test_draw_audits_reverts_if_seed_block_not_mined(proto, market, requester, w
         market.drawAudits([batch_id], sender=outsider)
 
 
-def test_draw_audits_rearms_seed_out_of_blockhash_reach(proto, market, chain, requester, worker, outsider):
-    batch_id, _ = proto.create(requester, batch(audit_bps=10_000))
-    proto.take(worker, batch_id)
-    proto.commit(worker, [batch_id])
-    chain.mine(300)
-    tx = market.drawAudits([batch_id], sender=outsider)
-    assert tx.events == [market.AuditSeedRearmed(batchId=batch_id, seedBlock=tx.block_number + 1)]
-    assert market.getBatch(batch_id).status == BatchStatus.COMMITTED  # Never unaudited by default.
-    chain.mine(1)
-    tx = market.drawAudits([batch_id], sender=outsider)
-    assert len(tx.decode_logs(market.AuditAssigned)) == 1
-
-
-def test_draw_audits_reports_unavailable_if_only_the_worker_verifies(
-    proto, market, staking, requester, worker, verifiers
+def test_an_audit_no_verifier_can_take_lapses_after_its_deadline_and_is_paid(
+    proto, market, game, staking, requester, worker, verifiers, outsider
 ):
     staking.stake(VERIFIER, 1_000 * CREDIT, "", sender=worker)
     for v in verifiers:
         staking.requestExit(VERIFIER, sender=v)
     batch_id = proto.committed_batch(requester, worker, audit_bps=10_000)
-    tx = market.drawAudits([batch_id], sender=worker)
-    assert tx.events == [
-        market.AuditUnavailable(jobId=job_id(batch_id)),
-        market.AuditsDrawn(batchId=batch_id, audited=0),
-    ]
-    assert market.jobStatus(job_id(batch_id)) == JobStatus.UNAUDITED
+    market.drawAudits([batch_id], sender=worker)
+    job = job_id(batch_id)
+    tx = game.drawVerifiers([job], sender=worker)
+    assert not tx.decode_logs(game.AuditAssigned)
+    assert tx.events == [game.DrawRequested(jobId=job, seedBlock=tx.block_number + 1)]
+    proto.after(4 * 300)
+    tx = game.resolveTimeout(job, sender=outsider)
+    assert tx.events == [game.AuditLapsed(jobId=job)]
+    proto.after(600)
+    tx = market.finalizeBatches([batch_id], sender=outsider)
+    assert market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=1) in tx.events
 
 
 def test_draw_audits_reverts_if_not_committed(proto, market, requester, worker):

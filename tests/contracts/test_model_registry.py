@@ -106,7 +106,7 @@ def test_get_model_reverts_if_unknown(registry):
 
 def test_link_job_market_sends_every_registered_models_terms(registry, deploy_market, owner):
     registry.setMinPrice(DIGITS_ID, 2 * MIN_PRICE, sender=owner)
-    _, mkt = deploy_market()  # Links it.
+    _, mkt, _ = deploy_market()  # Links it.
     assert registry.jobMarket() == mkt.address
     assert mkt.modelTerms(EMBED_ID) == (MIN_PRICE, True, True)
     assert mkt.modelTerms(DIGITS_ID) == (2 * MIN_PRICE, True, True)
