@@ -8,10 +8,17 @@ with real signed transactions:
 - unaudited: create, commit, finalize (the audit draw happens inside finalize; the worker
              finalizes its own batch, as its node does, and a verifier node leaves the draw
              to that finalize)
-- audited:   create, commit, draw, accept verdicts (each verifier's in one transaction)
-- disputed:  create, commit, draw, reject verdicts (likewise), two panel rejects per job
-             (the cheater is slashed)
+- audited:   create, commit, draw, auditors' draw (a keeper's `drawVerifiers`), accept
+             verdicts (each verifier's in one transaction), finalize, and the release of the
+             auditors' bonds once the accepts stood their window (`resolveTimeouts`)
+- disputed:  create, commit, draw, auditors' draw, reject verdicts (likewise), the panels'
+             draw, and a quorum of two panel rejects per job (the cheater forfeits the batch)
 - expired:   create, take on, expire after the deadline
+
+The market refuses parameters under which cheating pays, so no deployment audits nothing. The
+bench deploys with a base audit rate of 0.1% (and the collateral that makes it safe) and counts
+only the batches whose draw selects none as unaudited, committing another when one is selected:
+a path's gas does not depend on the rate, only on which jobs are selected.
 
 A worker commits as its node does. An idle node computes a batch of at most 16 jobs
 (`commit_open_max_jobs`) while it is still open and takes it on in the commit; a longer batch is
@@ -62,6 +69,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from eth_abi import encode
 from eth_utils import keccak
 from web3.logs import DISCARD
 from web3.types import TxReceipt
@@ -78,7 +86,11 @@ from node.chain.tx import TxSender
 from node.config import WorkerSettings
 
 PAYMENT = CREDIT_UNIT
+BASE_AUDIT_BPS = 10
+COLLATERAL_BPS = 14_000_000  # 1,400 times the price: 7 * (9,500 + c) > 10,000 * 9,500.
 MODEL_ID = "0x" + keccak(b"gas-bench-model").hex()
+TRIES = 50  # Batches committed until one's draw selects none.
+AUDIT_DISPUTED = 4
 WORKER, VERIFIER = 0, 1
 BUSY_BATCHES = 64  # Batch-1 batches per worker transaction on the busy-worker row.
 # The largest open backlog an idle worker node computes before taking it on (in the commit).
@@ -97,28 +109,35 @@ class GasBench:
         owner, self.requester, self.worker, self.keeper = self.senders[:4]
         self.verifiers = self.senders[4:9]
         self.wallet_requester = self.senders[9]  # Pays each batch from its wallet: no deposit.
-        config = DeployConfig(market=MarketParams(base_audit_bps=0))
+        # The least audit rate the market accepts with this collateral, so that most batches draw
+        # no audit (see the module's docstring), and the stake that lets a batch carry it.
+        config = DeployConfig(
+            min_verifier_stake=10**9 * CREDIT_UNIT,
+            market=MarketParams(base_audit_bps=BASE_AUDIT_BPS, collateral_bps=COLLATERAL_BPS),
+        )
         model = ModelSpec(name="bench", model_id=MODEL_ID, mode="exact", min_price=PAYMENT)
         self.deployment: Deployment = deploy_protocol(self.w3, owner, config, [model], artifacts)
         self.market = self.deployment.contract(self.w3, "JobMarket")
         credit = self.deployment.contract(self.w3, "Credit")
         staking = self.deployment.contract(self.w3, "Staking")
         for s in (self.requester, self.wallet_requester, self.worker, *self.verifiers):
-            owner.transact(credit.functions.mint(s.address, 10**7 * CREDIT_UNIT))
+            owner.transact(credit.functions.mint(s.address, 10**11 * CREDIT_UNIT))
             s.transact(credit.functions.approve(self.market.address, 2**256 - 1))
             s.transact(credit.functions.approve(staking.address, 2**256 - 1))
         self.requester.transact(self.market.functions.deposit(10**6 * CREDIT_UNIT))
-        self.worker.transact(staking.functions.stake(WORKER, 10**6 * CREDIT_UNIT, "http://127.0.0.1:9001"))
+        self.worker.transact(staking.functions.stake(WORKER, 10**11 * CREDIT_UNIT, "http://127.0.0.1:9001"))
         for v in self.verifiers:
-            v.transact(staking.functions.stake(VERIFIER, 10**6 * CREDIT_UNIT, ""))
+            v.transact(staking.functions.stake(VERIFIER, 10**11 * CREDIT_UNIT, ""))
+        self.game = self.deployment.contract(self.w3, "VerificationGame")
         self._by_address = {s.address: s for s in self.senders}
         self._nonce = 0
         self._contracts = {
-            c.address: c for c in (self.market, credit, staking, self.deployment.contract(self.w3, "ModelRegistry"))
+            c.address: c
+            for c in (self.market, self.game, credit, staking, self.deployment.contract(self.w3, "ModelRegistry"))
         }
         self._names = {
             address: name
-            for name in ("Credit", "Staking", "ModelRegistry", "JobMarket")
+            for name in ("Credit", "Staking", "ModelRegistry", "JobMarket", "VerificationGame")
             for address in [self.deployment.contract(self.w3, name).address]
         }
 
@@ -162,11 +181,33 @@ class GasBench:
             )
             self._mine()
 
-    def _draw(self, gas: PathGas, batch_id: int) -> dict[int, str]:
+    def _draw(self, gas: PathGas, batch_id: int) -> list[int]:
+        """The batch's audit draw, in a transaction of its own; returns the jobs it selected."""
         receipt = self.keeper.transact(self.market.functions.drawAudits([batch_id]))
         gas.add("draw", [receipt], self.floors)
-        events = self.market.events.AuditAssigned().process_receipt(receipt, errors=DISCARD)
-        return {e["args"]["jobId"]: e["args"]["verifier"] for e in events}
+        drawn = self.game.events.AuditsDrawn().process_receipt(receipt, errors=DISCARD)
+        return list(drawn[0]["args"]["jobIds"]) if drawn else []
+
+    def _selects_none(self, batch_id: int) -> bool:
+        """Whether the committed batch's draw selects none of its jobs (its seed block is mined)."""
+        batch = self.market.functions.getBatch(batch_id).call()
+        seed = self.w3.eth.get_block(batch[7])["hash"]
+        return not any(
+            int.from_bytes(keccak(encode(["bytes32", "uint256"], [seed, (batch_id << 16) | i])), "big") % 10_000
+            < BASE_AUDIT_BPS
+            for i in range(batch[2])
+        )
+
+    def _assign(self, gas: PathGas, ids: list[int], step: str = "assign") -> dict[int, str]:
+        """A keeper draws the verifiers the jobs wait for; returns each seat's verifier by job (the
+        auditor, or the panelists)."""
+        receipt = self.keeper.transact(self.game.functions.drawVerifiers(ids))
+        gas.add(step, [receipt], self.floors)
+        seats: dict[int, list[str]] = {}
+        for name in ("AuditAssigned", "PanelistDrawn"):
+            for e in self.game.events[name]().process_receipt(receipt, errors=DISCARD):
+                seats.setdefault(e["args"]["jobId"], []).append(e["args"]["verifier"])
+        return {j: v[0] for j, v in seats.items()} if step == "assign" else seats  # type: ignore[return-value]
 
     def floors(self, receipt: TxReceipt) -> tuple[int, int]:
         """(calldata gas of the input, storage-write floor) of a mined transaction.
@@ -233,9 +274,12 @@ class GasBench:
             path = "unaudited, paid from the wallet"
         elif draw_apart:
             path = "unaudited, drawn in a transaction of its own"
-        gas = PathGas(path, n)
-        batch_id, _ = self._create(gas, n, 0, requester=self.wallet_requester if from_wallet else None)
-        self._take_commit(gas, batch_id, n, take_first=take_first)
+        for _ in range(TRIES):
+            gas = PathGas(path, n)
+            batch_id, _ = self._create(gas, n, 0, requester=self.wallet_requester if from_wallet else None)
+            self._take_commit(gas, batch_id, n, take_first=take_first)
+            if self._selects_none(batch_id):
+                break
         if draw_apart:
             self._draw(gas, batch_id)
         self._mine(601)
@@ -246,11 +290,15 @@ class GasBench:
         """Batch-1 jobs as a busy worker handles them: each requester's job created alone, in a
         transaction of its own, and the worker taking, committing and finalizing `batches` of
         them per transaction, as its node does under load."""
-        gas = PathGas(f"unaudited, {batches} lone jobs per worker transaction", 1, jobs=batches)
-        ids = [self._create(gas, 1, 0)[0] for _ in range(batches)]
-        gas.add("take", [self.worker.transact(self.market.functions.takeBatches(ids))], self.floors)
-        hashes = [[keccak(b"output %d" % batch_id)] for batch_id in ids]
-        gas.add("commit", [self.worker.transact(self.market.functions.commitResults(ids, hashes))], self.floors)
+        for _ in range(TRIES):
+            gas = PathGas(f"unaudited, {batches} lone jobs per worker transaction", 1, jobs=batches)
+            ids = [self._create(gas, 1, 0)[0] for _ in range(batches)]
+            gas.add("take", [self.worker.transact(self.market.functions.takeBatches(ids))], self.floors)
+            hashes = [[keccak(b"output %d" % batch_id)] for batch_id in ids]
+            gas.add("commit", [self.worker.transact(self.market.functions.commitResults(ids, hashes))], self.floors)
+            self._mine()
+            if all(self._selects_none(b) for b in ids):
+                break
         self._mine(601)
         gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches(ids))], self.floors)
         return gas
@@ -259,31 +307,53 @@ class GasBench:
         """Batch-1 jobs in a steady stream: each created alone, and the worker's commit of each
         also finalizing the job before it in one `multicall`. Per job: one create and one
         worker transaction."""
-        gas = PathGas("unaudited, lone jobs in a stream", 1)
-        uncounted = PathGas("the job before", 1)
-        before, _ = self._create(uncounted, 1, 0)
-        self._take_commit(uncounted, before, 1)
+        for _ in range(TRIES):
+            uncounted = PathGas("the job before", 1)
+            before, _ = self._create(uncounted, 1, 0)
+            self._take_commit(uncounted, before, 1)
+            if self._selects_none(before):
+                break
         self._mine(601)
-        batch_id, _ = self._create(gas, 1, 0)
-        calls = [
-            self.market.encode_abi("commitResults", [[batch_id], [[keccak(b"output %d" % batch_id)]]]),
-            self.market.encode_abi("finalizeBatches", [[before]]),
-        ]
-        gas.add("commit + finalize", [self.worker.transact(self.market.functions.multicall(calls))], self.floors)
+        for _ in range(TRIES):  # The job measured: its commit must also select none, for the finalize after.
+            gas = PathGas("unaudited, lone jobs in a stream", 1)
+            batch_id, _ = self._create(gas, 1, 0)
+            calls = [
+                self.market.encode_abi("commitResults", [[batch_id], [[keccak(b"output %d" % batch_id)]]]),
+                self.market.encode_abi("finalizeBatches", [[before]]),
+            ]
+            receipt = self.worker.transact(self.market.functions.multicall(calls))
+            gas.add("commit + finalize", [receipt], self.floors)
+            self._mine()
+            if self._selects_none(batch_id):
+                break
+            before = batch_id  # Selected: it cannot be the next one's finalize either; try on.
+            self._mine(601)
+            self.keeper.transact(self.market.functions.finalizeBatches([before]))  # Hands its audits over.
+            before, _ = self._create(uncounted, 1, 0)
+            self._take_commit(uncounted, before, 1)
+            while not self._selects_none(before):
+                before, _ = self._create(uncounted, 1, 0)
+                self._take_commit(uncounted, before, 1)
+            self._mine(601)
         self._mine(601)  # The next job's commit would finalize this one; here a keeper does.
         self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
         return gas
 
-    def _audited_batch(self, gas: PathGas, n: int) -> tuple[list[int], dict[int, str]]:
-        """A batch with every job audited, drawn: its job ids and each job's verifier."""
+    def _audited_batch(self, gas: PathGas, n: int) -> tuple[int, list[int], dict[int, str]]:
+        """A batch with every job audited, drawn, its auditors drawn: its id, its job ids and
+        each job's auditor."""
         batch_id, ids = self._create(gas, n, 10_000)
         self._take_commit(gas, batch_id, n)
-        return ids, self._draw(gas, batch_id)
+        self._draw(gas, batch_id)
+        return batch_id, ids, self._assign(gas, ids)
 
     def audited(self, n: int) -> PathGas:
         gas = PathGas("audited", n)
-        ids, assigned = self._audited_batch(gas, n)
+        batch_id, ids, assigned = self._audited_batch(gas, n)
         gas.add("verdict", self._verdicts(ids, assigned, True), self.floors)
+        self._mine(601)
+        gas.add("finalize", [self.worker.transact(self.market.functions.finalizeBatches([batch_id]))], self.floors)
+        gas.add("release", [self.keeper.transact(self.game.functions.resolveTimeouts(ids))], self.floors)
         return gas
 
     def _verdicts(self, ids: list[int], assigned: dict[int, str], accept: bool) -> list[Any]:
@@ -293,24 +363,22 @@ class GasBench:
         for j in ids:
             by_verifier.setdefault(assigned[j], []).append(j)
         return [
-            self._by_address[v].transact(
-                self.market.functions.submitVerdicts(jobs, [accept] * len(jobs), [out] * len(jobs))
-            )
+            self._by_address[v].transact(self.game.functions.submitVerdicts(jobs, [accept] * len(jobs), [out] * len(jobs)))
             for v, jobs in by_verifier.items()
         ]
 
     def disputed(self, n: int) -> PathGas:
         gas = PathGas("disputed", n)
-        ids, assigned = self._audited_batch(gas, n)
+        _, ids, assigned = self._audited_batch(gas, n)
         out = keccak(b"verifier output")
-        rejects, votes = self._verdicts(ids, assigned, False), []
-        for receipt in rejects:
-            for opened in self.market.events.DisputeOpened().process_receipt(receipt, errors=DISCARD):
-                j, panel = opened["args"]["jobId"], opened["args"]["panel"]
-                votes += [
-                    self._by_address[p].transact(self.market.functions.submitVerdict(j, False, out)) for p in panel
-                ]
-        gas.add("reject", rejects, self.floors)
+        gas.add("reject", self._verdicts(ids, assigned, False), self.floors)
+        self._mine()
+        panels: dict[int, list[str]] = self._assign(gas, ids, "panel draw")  # type: ignore[assignment]
+        votes = []
+        for j, panel in panels.items():
+            for p in panel[:2]:  # A quorum of the three seats decides; a forfeited batch moots the rest.
+                if self.game.functions.getAudit(j).call()[0] == AUDIT_DISPUTED:
+                    votes.append(self._by_address[p].transact(self.game.functions.submitVerdict(j, False, out)))
         gas.add("panel votes", votes, self.floors)
         return gas
 

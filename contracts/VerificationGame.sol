@@ -149,7 +149,14 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IVerificationGame
-    function resolveTimeout(uint256 jobId) external nonReentrant {
+    function resolveTimeouts(uint256[] calldata jobIds) external nonReentrant {
+        if (jobIds.length == 0) revert GameEmptyInput();
+        for (uint256 i; i < jobIds.length; ++i) {
+            _resolveTimeout(jobIds[i]);
+        }
+    }
+
+    function _resolveTimeout(uint256 jobId) private {
         uint256 batchId = AuditDraw.batchOf(jobId);
         AuditSlot storage audit = _audits[jobId];
         AuditStatus status = audit.status;

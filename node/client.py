@@ -12,27 +12,23 @@ from eth_utils import keccak
 from web3.logs import DISCARD
 
 from node.chain.client import ChainClient
+from node.chain.protocol import AuditStatus, BatchStatus, batch_of, index_of, job_id, job_status, result_commitment
 from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.inference.engine import InferenceEngine
 from node.server import MAX_RESULTS
 
-BATCH_STATUS = ["none", "open", "taken", "committed", "drawn", "finalized", "expired", "cancelled"]
-JOB_STATUS = [
-    "none",
-    "open",
-    "taken",
-    "committed",
-    "unaudited",
-    "audited",
-    "disputed",
-    "finalized",
-    "rejected",
-    "expired",
-    "cancelled",
-]
-AUDIT_STATUS = ["not audited", "assigned", "disputed", "accepted", "rejected", "lapsed"]
 MAX_UINT = 2**256 - 1
+#: Batch statuses after the commit: the results can be fetched.
+COMMITTED = frozenset({"committed", "drawn", "audited", "finalized"})
+
+
+def batch_status_name(status: int) -> str:
+    return BatchStatus(status).name.lower()
+
+
+def audit_status_name(status: int) -> str:
+    return "not audited" if status == AuditStatus.NONE else AuditStatus(status).name.lower()
 
 
 class ClientError(NightshiftError):
@@ -129,12 +125,16 @@ class RequesterClient:
         receipt = sender.transact(self.market.functions.createBatches([request]))
         (event,) = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)
         batch_id = event["args"]["batchId"]
-        return Submission(
-            batch_id, [(batch_id << 16) | i for i in range(len(inputs))], receipt["transactionHash"].hex()
-        )
+        return Submission(batch_id, [job_id(batch_id, i) for i in range(len(inputs))], receipt["transactionHash"].hex())
 
     def status(self, batch_id: int) -> str:
-        return BATCH_STATUS[self.market.functions.getBatch(batch_id).call()[8]]
+        return batch_status_name(self.market.functions.getBatch(batch_id).call()[8])
+
+    def job_status(self, job: int) -> str:
+        """A job's status, from its batch's and its audit's."""
+        batch = BatchStatus(self.market.functions.getBatch(batch_of(job)).call()[8])
+        audit = AuditStatus(self.chain.game.functions.getAudit(job).call()[0])
+        return job_status(batch, audit)
 
     def wait(self, batch_id: int, until: set[str], timeout: float = 60.0, poll: float = 0.1) -> str:
         deadline = time.monotonic() + timeout
@@ -146,8 +146,8 @@ class RequesterClient:
         raise ClientError(f"batch {batch_id} still {self.status(batch_id)} after {timeout}s")
 
     def committed(self, batch_id: int) -> tuple[str, list[bytes]]:
-        """The worker that committed a batch's results, and its output hashes in job order, from
-        `ResultsCommitted` (events keep a batch that has left storage on finalization)."""
+        """The worker that committed a batch's results, and its result commitments in job order,
+        from `ResultsCommitted` (events keep a batch that has left storage on finalization)."""
         logs = self.market.events.ResultsCommitted().get_logs(
             argument_filters={"batchId": batch_id}, from_block=self.chain.deployment.block_number
         )
@@ -157,8 +157,8 @@ class RequesterClient:
         return str(args["worker"]), [bytes(h) for h in args["outputHashes"]]
 
     def fetch(self, job_id: int, timeout: float = 10.0) -> bytes:
-        """A job's output from its worker, checked against the hash committed on chain."""
-        batch_id, index = job_id >> 16, job_id & 0xFFFF
+        """A job's output from its worker, checked against the commitment on chain."""
+        batch_id, index = batch_of(job_id), index_of(job_id)
         worker, hashes = self.committed(batch_id)
         url = self.chain.staking.functions.workerUrl(worker).call()
         try:
@@ -169,18 +169,19 @@ class RequesterClient:
             raise ClientError(f"worker at {url} has no result for job {job_id} ({response.status_code})")
         output = base64.b64decode(response.json()["output"])
         expected = hashes[index]
-        if keccak(output) != expected:
+        if result_commitment(worker, job_id, output) != expected:
             raise ClientError(
-                f"job {job_id}: served output hashes to 0x{keccak(output).hex()}, chain has 0x{expected.hex()}"
+                f"job {job_id}: served output (hash 0x{keccak(output).hex()}) does not match the commitment "
+                f"on chain, 0x{expected.hex()}"
             )
         return output
 
     def fetch_batch(self, batch_id: int, timeout: float = 10.0) -> list[bytes]:
         """Every output of a batch, in job order, from its worker in one request per 256 jobs,
-        each checked against the hash committed on chain."""
+        each checked against the commitment on chain."""
         worker, expected = self.committed(batch_id)
         url = self.chain.staking.functions.workerUrl(worker).call()
-        ids = [(batch_id << 16) | index for index in range(len(expected))]
+        ids = [job_id(batch_id, index) for index in range(len(expected))]
         served: dict[int, bytes] = {}
         for start in range(0, len(ids), MAX_RESULTS):
             chunk = ids[start : start + MAX_RESULTS]
@@ -194,10 +195,10 @@ class RequesterClient:
             if body["missing"]:
                 raise ClientError(f"worker at {url} has no result for jobs {body['missing']}")
             served |= {r["job_id"]: base64.b64decode(r["output"]) for r in body["results"]}
-        for job_id, digest in zip(ids, expected, strict=True):
-            if keccak(served[job_id]) != digest:
-                raise ClientError(f"job {job_id}: served output does not hash to 0x{digest.hex()}, the hash on chain")
-        return [served[job_id] for job_id in ids]
+        for job, digest in zip(ids, expected, strict=True):
+            if result_commitment(worker, job, served[job]) != digest:
+                raise ClientError(f"job {job}: served output does not match the commitment on chain, 0x{digest.hex()}")
+        return [served[job] for job in ids]
 
     def batch_request(self, batch_id: int) -> dict[str, Any]:
         """The batch as created (model, price, inputs), from its `BatchCreated` event."""
@@ -214,7 +215,7 @@ class RequesterClient:
     def verify(self, job_id: int, engine: InferenceEngine | None = None) -> Receipt:
         """Re-verifies a past job from chain data and the worker's output, re-running the model
         locally (`engine` may already have it loaded) and comparing under the model's policy."""
-        batch_id, index = job_id >> 16, job_id & 0xFFFF
+        batch_id, index = batch_of(job_id), index_of(job_id)
         created = self.batch_request(batch_id)
         if index >= len(created["inputs"]):
             raise ClientError(f"batch {batch_id} has no job {index}")
@@ -234,7 +235,7 @@ class RequesterClient:
         (mine,) = engine.run(model_id, [payload])
         comparison = plugin.policy.compare(mine, served)
         worker, _ = self.committed(batch_id)
-        audit_status, _ = self.market.functions.getAudit(job_id).call()
+        audit_status = self.chain.game.functions.getAudit(job_id).call()[0]
         return Receipt(
             job_id=job_id,
             model=created["model"],
@@ -244,8 +245,8 @@ class RequesterClient:
             local_output_hash="0x" + keccak(mine).hex(),
             worker=worker,
             requester=str(created["requester"]),
-            status=JOB_STATUS[self.market.functions.jobStatus(job_id).call()],
-            audit=AUDIT_STATUS[audit_status],
+            status=self.job_status(job_id),
+            audit=audit_status_name(audit_status),
             payment=int(created["price"]),
             policy=plugin.policy.mode,
             verified=comparison.accepted,

@@ -102,7 +102,8 @@ class WorkerSettings(NodeSettings):
 class VerifierSettings(NodeSettings):
     """The verifier daemon."""
 
-    challenge_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Accepts can be overturned only if someone re-checks jobs: every verifier samples some.
+    challenge_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     fetch_timeout: float = 5.0
     # A batch's audit draw is left to its worker's finalize, which runs it first at no transaction
     # of its own. The verifier draws a batch itself only if it samples it for challenges, if its

@@ -69,7 +69,8 @@ class NodeDaemon(PollingDaemon):
         self.sender = self.client.require_sender()
         self.address = self.client.address
         self.store = Store(s.data_dir)
-        self.listener = EventListener(self.client, self.store, [self.client.market], s.confirmations, self.events)
+        contracts = [self.client.market, self.client.game]
+        self.listener = EventListener(self.client, self.store, contracts, s.confirmations, self.events)
         return self.client.registered_models()
 
     def load_models(self, names: list[str], registered: dict[str, dict[str, Any]]) -> None:

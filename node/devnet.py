@@ -19,6 +19,7 @@ from eth_account.signers.local import LocalAccount
 
 from node.chain.anvil import Anvil, dev_accounts, free_port, terminate
 from node.chain.artifacts import load_artifacts
+from node.chain.client import ChainClient
 from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
 from node.chain.tx import TxSender
 from node.errors import NightshiftError
@@ -92,7 +93,12 @@ class Devnet:
         self.credit = self.deployment.contract(self.w3, "Credit")
         self.staking = self.deployment.contract(self.w3, "Staking")
         self.market_contract = self.deployment.contract(self.w3, "JobMarket")
+        self.game = self.deployment.contract(self.w3, "VerificationGame")
         return self
+
+    def client(self) -> ChainClient:
+        """A read-only chain client on this devnet."""
+        return ChainClient(self.anvil.url, self.deployments_path)
 
     def save_state(self) -> Path:
         """Writes `devnet.json` (pids, URLs, addresses) so another process can report on it and stop it."""
@@ -136,7 +142,7 @@ class Devnet:
             self.stake(index, WORKER, stake, node.url)
         return self.launch(node)
 
-    def start_verifier(self, name: str, index: int, *, stake: int = 1000, **env: Any) -> NodeProcess:
+    def start_verifier(self, name: str, index: int, *, stake: int = 2000, **env: Any) -> NodeProcess:
         node = self._node("verifier", name, index, None, env)
         if self.staking.functions.getStake(node.account.address, VERIFIER).call()[0] == 0:
             self.stake(index, VERIFIER, stake)

@@ -22,31 +22,49 @@ from eth_utils import keccak
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
+from node.chain.protocol import BatchStatus, job_id, result_commitment
 from node.chain.tx import RawReceipt, TransactionFailedError, revert_of
 from node.config import WorkerSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
 from node.faults import FaultInjector
-from node.inference.encoding import output_hash
 from node.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 WORKER_ROLE = 0
-BATCH_STATUS = ["none", "open", "taken", "committed", "committed", "finalized", "expired", "cancelled"]
+# The worker's view of a batch's status: all it needs to know is whether it is still to be paid.
+LOCAL_STATUS = {
+    BatchStatus.OPEN: "open",
+    BatchStatus.TAKEN: "taken",
+    BatchStatus.COMMITTED: "committed",
+    BatchStatus.DRAWN: "committed",
+    BatchStatus.AUDITED: "committed",
+    BatchStatus.FINALIZED: "finalized",
+    BatchStatus.EXPIRED: "expired",
+    BatchStatus.CANCELLED: "cancelled",
+    BatchStatus.FORFEITED: "forfeited",
+}
 # Reverts that mean another party already did what we tried: expected races, logged at info.
 EXPECTED_RACES = {"JobMarketInvalidBatchStatus", "JobMarketNotWorker"}
-
-
-def job_id(batch_id: int, index: int) -> int:
-    return (batch_id << 16) | index
+# Reverts that mean a batch cannot be finalized yet; tried again later.
+NOT_YET = NOT_DUE_ERRORS | {"JobMarketAuditsOpen"}
+AUDIT_RETRY_S = 5  # How long a batch whose audits are open waits before the next finalize try.
 
 
 class Worker(NodeDaemon):
     """A long-running component: `setup`, then `run` until `stop`."""
 
     name = "worker"
-    events = ("BatchCreated", "BatchTaken", "ResultsCommitted", "BatchFinalized", "BatchTimedOut", "BatchCancelled")
+    events = (
+        "BatchCreated",
+        "BatchTaken",
+        "ResultsCommitted",
+        "BatchFinalized",
+        "BatchForfeited",
+        "BatchTimedOut",
+        "BatchCancelled",
+    )
     settings: WorkerSettings
 
     def __init__(self, settings: WorkerSettings, metrics: Metrics | None = None):
@@ -123,6 +141,8 @@ class Worker(NodeDaemon):
             self.store.set_batch_status(batch_id, "open")
         elif event.name == "BatchCancelled":
             self.store.set_batch_status(batch_id, "cancelled")
+        elif event.name == "BatchForfeited" and mine:
+            self.store.set_batch_status(batch_id, "forfeited")
 
     def _record_batch(self, event: ChainEvent) -> None:
         a = event.args
@@ -255,7 +275,7 @@ class Worker(NodeDaemon):
 
     def _compute(self, batches: list[tuple[int, str, dict[str, Any]]]) -> dict[int, list[bytes]]:
         """Runs pending batches, pooling the jobs of each model into shared forward passes;
-        stores the outputs content-addressed and returns each batch's output hashes."""
+        stores the outputs content-addressed and returns each batch's result commitments."""
         by_model: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for batch_id, model_hex, data in batches:
             by_model.setdefault(model_hex, []).append((batch_id, data))
@@ -271,8 +291,10 @@ class Worker(NodeDaemon):
             stored = []
             for batch_id, data in group:
                 batch_outputs = [next(outputs) for _ in range(data["size"])]
-                hashes[batch_id] = [output_hash(out) for out in batch_outputs]
-                stored += [(job_id(batch_id, i), hashes[batch_id][i], out) for i, out in enumerate(batch_outputs)]
+                hashes[batch_id] = [
+                    result_commitment(self.address, job_id(batch_id, i), out) for i, out in enumerate(batch_outputs)
+                ]
+                stored += [(job_id(batch_id, i), keccak(out), out) for i, out in enumerate(batch_outputs)]
             self.store.save_outputs(stored)
         return hashes
 
@@ -333,7 +355,12 @@ class Worker(NodeDaemon):
                 # batches it took from the events; the one the revert names is read directly.
                 self._refresh(batch_id)
                 self.listener.poll(self._on_event)
-            elif revert.name in NOT_DUE_ERRORS:
+            elif revert.name == "JobMarketAuditsOpen" and batch_id in batch_ids:
+                # Its audits are still being verified: finalize the others now, this one later.
+                retry = max(int(revert.args_by_name["challengeableUntil"]), int(time.time())) + AUDIT_RETRY_S
+                log.info("audits still open", extra={"action": action, "error": str(revert)})
+                self.store.set_batch_status(batch_id, "committed", retry)
+            elif revert.name in NOT_YET:
                 log.info("not due yet", extra={"action": action, "error": str(revert)})
             else:
                 raise
@@ -344,7 +371,8 @@ class Worker(NodeDaemon):
     def _refresh(self, batch_id: int) -> None:
         """Sets a batch's local status from the contract's."""
         batch = self.client.market.functions.getBatch(batch_id).call()
-        worker, deadline, status = batch[5], batch[6], BATCH_STATUS[batch[8]]
+        worker, deadline = batch[5], batch[6]
+        status = LOCAL_STATUS.get(BatchStatus(batch[8]), "none")
         if status in ("taken", "committed") and worker != self.address:
             status = "lost"
         self.store.set_batch_status(batch_id, status, deadline)
@@ -367,4 +395,6 @@ class Worker(NodeDaemon):
         for batch_id, _, data, _ in self.store.batches_with_status("taken"):
             found = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]
             if all(found):
-                self._computed[batch_id] = [f[1] for f in found if f]
+                self._computed[batch_id] = [
+                    result_commitment(self.address, job_id(batch_id, i), f[0]) for i, f in enumerate(found) if f
+                ]

@@ -1,13 +1,14 @@
 """`make demo`: the whole network on a local devnet, in about a minute.
 
 It starts anvil, deploys the contracts, registers the two real models, and starts two workers
-and one verifier as separate processes: an honest worker serving all-MiniLM-L6-v2 embeddings,
-and a cheating worker serving the digit classifier with wrong outputs on about half its jobs.
-A requester then uses the `nightshift` CLI: it makes a wallet, takes credits from the devnet
-faucet, and pays for real embedding and digit jobs with a 100% audit rate; the CLI fetches each
-result and checks it against the hash on chain. The verifier re-runs every job; the cheater's
-wrong answers are rejected, its stake is slashed and the requester is refunded. Balances are
-shown before and after, and everything is shut down.
+and three verifiers as separate processes: an honest worker serving all-MiniLM-L6-v2
+embeddings, and a cheating worker serving the digit classifier with wrong outputs on about half
+its jobs. A requester then uses the `nightshift` CLI: it makes a wallet, takes credits from the
+devnet faucet, and pays for real embedding and digit jobs with a 100% audit rate; the CLI
+fetches each result and checks it against the commitment on chain. A verifier drawn at random
+re-runs each job; a wrong answer it rejects goes to a panel of the other verifiers, which
+upholds the reject: the cheater forfeits the whole batch and its collateral, and the requester
+is refunded. Balances are shown before and after, and everything is shut down.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from typing import Any
 from sklearn.datasets import load_digits
 
 from node.chain.deploy import CREDIT_UNIT, MarketParams
-from node.client import JOB_STATUS
+from node.chain.protocol import BatchStatus, job_id
+from node.client import RequesterClient
 from node.devnet import VERIFIER, WORKER, Devnet
 
 SENTENCES = [
@@ -34,7 +36,7 @@ SENTENCES = [
     "Verifiers re-run a random sample of jobs.",
     "A cheater loses its stake and the requester is refunded.",
 ]
-HONEST, CHEATER, VERIFIER_ACCOUNT = 6, 7, 16
+HONEST, CHEATER, VERIFIER_ACCOUNTS = 6, 7, (16, 17, 18)
 
 
 def credits(units: int) -> str:
@@ -52,7 +54,7 @@ def balances(devnet: Devnet, requester: str) -> dict[str, tuple[int, int, int]]:
         ("requester", requester, None),
         ("honest worker", devnet.accounts[HONEST].address, WORKER),
         ("cheating worker", devnet.accounts[CHEATER].address, WORKER),
-        ("verifier", devnet.accounts[VERIFIER_ACCOUNT].address, VERIFIER),
+        *((f"verifier {i + 1}", devnet.accounts[a].address, VERIFIER) for i, a in enumerate(VERIFIER_ACCOUNTS)),
     ):
         wallet = devnet.credit.functions.balanceOf(address).call()
         earned = devnet.market_contract.functions.balanceOf(address).call()
@@ -97,7 +99,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nightshift-demo-") as root:
         say("Nightshift demo: a local devnet with real contracts, real models and real HTTP\n")
         say("Starting anvil, deploying the contracts and registering the models...")
-        market = MarketParams(base_audit_bps=1000, challenge_window=5, verdict_window=20, panel_size=2)
+        market = MarketParams(challenge_window=5, verdict_window=20)
         devnet = Devnet(Path(root) / "devnet", market=market).up()
         try:
             for spec in devnet.specs:
@@ -105,10 +107,11 @@ def main() -> int:
             say("Starting nodes (each loads its models and checks their ids against the registry)...")
             devnet.start_worker("honest-worker", HONEST, models="all-MiniLM-L6-v2")
             devnet.start_worker("cheating-worker", CHEATER, models="digits-mlp", faults__wrong_rate=0.5, faults__seed=1)
-            devnet.start_verifier("verifier", VERIFIER_ACCOUNT)
+            for i, account in enumerate(VERIFIER_ACCOUNTS):
+                devnet.start_verifier(f"verifier-{i + 1}", account)
             say("  honest worker    serves all-MiniLM-L6-v2")
             say("  cheating worker  serves digits-mlp, and answers about half its jobs wrongly")
-            say("  verifier         re-runs audited jobs and votes")
+            say("  3 verifiers      re-run the jobs they are drawn for, and sit on dispute panels")
 
             say("\nThe requester makes a wallet and takes credits from the devnet faucet:")
             cli = Cli(devnet, Path(root) / "home")
@@ -139,21 +142,26 @@ def main() -> int:
                 mark = "correct" if row["result"] == digits.target[i] else "WRONG"
                 say(f"  digit      image of a {digits.target[i]} -> worker says {row['result']} ({mark})")
 
-            say("\nThe verifier re-runs every job; waiting for audits, disputes and finalization...")
+            say("\nThe verifiers re-run every job; waiting for audits, disputes and finalization...")
             jobs = [r["job"] for r in embed["results"] + digit["results"]]
             batches = [embed["batch"], digit["batch"]]
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 150
             statuses: dict[str, str] = {}
+            client = RequesterClient(devnet.client())
+            done = {BatchStatus.FINALIZED, BatchStatus.FORFEITED}
             while time.monotonic() < deadline:
-                statuses = {j: job_status(devnet, j) for j in jobs}
-                settled = all(s in ("finalized", "rejected") for s in statuses.values())
-                if settled and all(devnet.market_contract.functions.getBatch(b).call()[8] == 5 for b in batches):
+                statuses = {j: client.job_status(job_id(*(int(x) for x in j.split(".")))) for j in jobs}
+                settled = all(s in ("finalized", "rejected", "forfeited") for s in statuses.values())
+                if settled and all(devnet.market_contract.functions.getBatch(b).call()[8] in done for b in batches):
                     break
                 time.sleep(0.5)
             say("\nOutcomes:")
             for job, status in statuses.items():
                 model = "embedding" if job.startswith(f"{embed['batch']}.") else "digit"
-                note = "  <- worker slashed, requester refunded" if status == "rejected" else ""
+                note = {
+                    "rejected": "  <- caught: the worker forfeits the batch, the requester is refunded",
+                    "forfeited": "  <- unpaid: its batch was forfeited",
+                }.get(status, "")
                 say(f"  job {job:<5} {model:<10} {status}{note}")
             caught = next((j for j, s in statuses.items() if s == "rejected"), None)
             if caught:
@@ -165,21 +173,16 @@ def main() -> int:
             after = balances(devnet, requester)
             show_balances("Balances after (credits):", after)
             slashed = before["cheating worker"][2] - after["cheating worker"][2]
-            say(f"\nThe cheater lost {credits(slashed)} credits of stake over {rejected} rejected jobs;")
-            say(f"the honest worker earned {credits(after['honest worker'][1])} credits, the verifier")
-            say(f"{credits(after['verifier'][1])}, and the requester got its money back for every wrong answer.")
+            earned = sum(after[f"verifier {i + 1}"][1] for i in range(len(VERIFIER_ACCOUNTS)))
+            say(f"\nThe cheater lost {credits(slashed)} credits of stake and was paid for none of its batch;")
+            say(f"the honest worker earned {credits(after['honest worker'][1])} credits, the verifiers")
+            say(f"{credits(earned)}, and the requester got its money back for the cheater's whole batch.")
             ok = rejected > 0 and after["honest worker"][1] > 0 and slashed > 0
         finally:
             say("\nShutting down the nodes and anvil...")
             devnet.down()
     say(f"Done in {time.monotonic() - started:.0f} s.")
     return 0 if ok else 1
-
-
-def job_status(devnet: Devnet, job: str) -> str:
-    batch, index = (int(x) for x in job.split("."))
-    code = devnet.market_contract.functions.jobStatus((batch << 16) | index).call()
-    return JOB_STATUS[code]
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from hexbytes import HexBytes
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
+from node.chain.protocol import AuditStatus, BatchStatus, batch_of, index_of, job_id, result_commitment
 from node.chain.tx import TransactionFailedError, revert_of
 from node.config import VerifierSettings
 from node.daemon import NodeDaemon
@@ -40,24 +41,28 @@ log = logging.getLogger(__name__)
 # Reverts that mean the work was already done by someone else, or is over: logged at info.
 EXPECTED_RACES = {
     "JobMarketInvalidBatchStatus",
-    "JobMarketInvalidJobStatus",
-    "JobMarketAlreadyVoted",
     "JobMarketDeadlinePassed",
-    "JobMarketNotAssigned",
+    "GameInvalidAuditStatus",
+    "GameAlreadyVoted",
+    "GameDeadlinePassed",
+    "GameNotAssigned",
+    "GameNothingToDraw",
+    "GameNotChallengeable",
+    "GameInsufficientFreeStake",
 }
-AUDIT_ASSIGNED, AUDIT_DISPUTED = 1, 2
+# Reverts that mean "too early" for the game, besides the market's.
+NOT_DUE = NOT_DUE_ERRORS | {"GameDeadlineNotReached", "GameSeedPending"}
 # Bounds one pass, so that new events are read between large backlogs of work.
 MAX_TASKS_PER_STEP = 256
 # Verdicts, votes and challenges on distinct jobs are independent: their transactions are sent
 # back to back. An auditor's verdicts of one pass go in one `submitVerdicts` transaction.
 PIPELINED = ("audit", "vote", "check")
-# A vote may become the one that settles its dispute (slashing, payouts) if another panelist's
-# vote is mined first; its gas limit covers that path. Unused gas is not charged.
-VOTE_GAS_HEADROOM = 300_000
+# A vote may become the one that settles its dispute (slashing, a forfeited batch, payouts) if
+# another panelist's vote is mined first; its gas limit covers that path. Unused gas is not charged.
+VOTE_GAS_HEADROOM = 600_000
 RETRY_DELAY_S = 2  # A task that came too early (the chain's clock lags) is tried again this much later.
-BATCH_TAKEN = 2
-# `blockhash` reaches back 256 blocks; past that a draw re-arms its seed instead of drawing. A
-# batch whose seed block is this many blocks old is drawn by the verifier, whoever finalizes it.
+# `blockhash` reaches back 256 blocks; past that a draw audits every job of the batch. A batch
+# whose seed block is this many blocks old is drawn by the verifier, whoever finalizes it.
 SEED_REACH_MARGIN = 128
 
 
@@ -67,10 +72,14 @@ class Verifier(NodeDaemon):
         "BatchCreated",
         "ResultsCommitted",
         "BatchTaken",
-        "AuditAssigned",
-        "AuditsDrawn",
+        "BatchDrawn",
         "BatchFinalized",
+        "BatchForfeited",
+        "AuditsDrawn",
+        "DrawRequested",
+        "AuditAssigned",
         "DisputeOpened",
+        "PanelistDrawn",
     )
     settings: VerifierSettings
 
@@ -81,6 +90,7 @@ class Verifier(NodeDaemon):
         self._pending: list[tuple[list[str], str, HexBytes, Callable[[], None] | None]] = []
         self._verdicts: list[tuple[str, int, bool, bytes]] = []  # This pass's audit verdicts.
         self._not_due: list[str] = []
+        self._params: dict[str, Any] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -119,43 +129,58 @@ class Verifier(NodeDaemon):
     def _on_event(self, event: ChainEvent) -> None:
         self.metrics.events.labels(event.name).inc()
         a = event.args
-        if event.name == "BatchCreated" and self.engine.serves(bytes(a["modelId"])):
+        name = event.name
+        if name == "BatchCreated" and self.engine.serves(bytes(a["modelId"])):
             inputs = [
                 {"hash": bytes(i["inputHash"]).hex(), "data": bytes(i["data"]).hex(), "uri": i["uri"]}
                 for i in a["inputs"]
             ]
             self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), "created", {"inputs": inputs})
-        elif event.name == "ResultsCommitted" and self.store.batch(a["batchId"]):
+        elif name == "ResultsCommitted" and self.store.batch(a["batchId"]):
             hashes = [bytes(h).hex() for h in a["outputHashes"]]
             self.store.update_batch_data(a["batchId"], worker=a["worker"], hashes=hashes, seed_block=a["seedBlock"])
             self.store.set_batch_status(a["batchId"], "committed", a["challengeDeadline"])
-        elif event.name == "BatchTaken":  # Keep the protocol live: expire it if the worker goes silent.
+        elif name == "BatchTaken":  # Keep the protocol live: expire it if the worker goes silent.
             self.store.add_task(f"expire:{a['batchId']}", a["deadline"] + 1)
-        elif event.name == "AuditAssigned":
-            self._on_audit_assigned(a["jobId"], a["verifier"], a["deadline"])
-        elif event.name == "AuditsDrawn" and self.store.batch(a["batchId"]):
-            self.store.set_batch_status(a["batchId"], "drawn")
-            self._sample_for_challenges(a["batchId"])
-        elif event.name == "BatchFinalized" and self.store.batch(a["batchId"]):
-            # Drawn in its finalize, with no `AuditsDrawn` if nothing was audited: not to draw.
+        elif name in ("BatchDrawn", "AuditsDrawn"):
+            selected = set(a.get("jobIds", []))
+            for job in selected:  # Keep the protocol live: draw the auditors.
+                self.store.add_task(f"draw:{job}")
+            if self.store.batch(a["batchId"]):
+                if selected:
+                    self.store.update_batch_data(a["batchId"], audited=sorted(selected))
+                self.store.set_batch_status(a["batchId"], "drawn")
+                self._sample_for_challenges(a["batchId"], selected)
+        elif name == "DrawRequested":
+            self.store.add_task(f"draw:{a['jobId']}")
+        elif name == "BatchFinalized" and self.store.batch(a["batchId"]):
+            # Drawn in its finalize, with no event of the draw if nothing was audited: not to draw.
             self.store.set_batch_status(a["batchId"], "finalized")
-        elif event.name == "DisputeOpened":
-            if self.address in a["panel"]:
+        elif name == "BatchForfeited" and (found := self.store.batch(a["batchId"])):
+            self.store.set_batch_status(a["batchId"], "forfeited")
+            for job in found[2].get("bonded", []):
+                self.store.add_task(f"timeout:{job}")  # Its audits are moot: release the bonds.
+        elif name == "AuditAssigned":
+            self._bonded(a["jobId"], a["verifier"])
+            if a["verifier"] == self.address:
+                self.store.add_task(f"audit:{a['jobId']}")
+            self.store.add_task(f"timeout:{a['jobId']}", a["deadline"] + 1)  # Replace it if absent.
+        elif name == "DisputeOpened":
+            self._bonded(a["jobId"], a["accuser"])
+            self.store.add_task(f"timeout:{a['jobId']}", int(time.time()) + self._param("verdictWindow") + 1)
+        elif name == "PanelistDrawn":
+            self._bonded(a["jobId"], a["verifier"])
+            if a["verifier"] == self.address:
                 self.store.add_task(f"vote:{a['jobId']}")  # A panel vote: one transaction each.
-            if self.address in (*a["panel"], a["accuser"]):
-                self.store.add_task(f"settle:{a['jobId']}", a["deadline"] + 1)
+            self.store.add_task(f"timeout:{a['jobId']}", a["deadline"] + 1)
 
-    def _on_audit_assigned(self, job: int, verifier: str, deadline: int) -> None:
-        batch = self.store.batch(job >> 16)
-        if batch is not None:
-            audited = set(batch[2].get("audited", []))
-            self.store.update_batch_data(job >> 16, audited=sorted(audited | {job}))
-        if verifier == self.address:
-            self.store.add_task(f"audit:{job}")
-        else:  # Keep the protocol live: replace the verifier if it misses its deadline.
-            self.store.add_task(f"replace:{job}", deadline + 1)
+    def _bonded(self, job: int, verifier: str) -> None:
+        """Remembers the jobs this verifier is bonded on, to free the bonds when they are over."""
+        found = self.store.batch(batch_of(job))
+        if verifier == self.address and found is not None:
+            self.store.update_batch_data(batch_of(job), bonded=sorted(set(found[2].get("bonded", [])) | {job}))
 
-    def _sample_for_challenges(self, batch_id: int) -> None:
+    def _sample_for_challenges(self, batch_id: int, audited: set[int]) -> None:
         rate = self.settings.challenge_rate
         found = self.store.batch(batch_id)
         if not rate or found is None:
@@ -163,40 +188,58 @@ class Verifier(NodeDaemon):
         _, _, data, challenge_deadline = found
         if time.time() > challenge_deadline:  # Replayed history: too late to challenge.
             return
-        audited = set(data.get("audited", []))
         for index in range(len(data["inputs"])):
-            job = (batch_id << 16) | index
+            job = job_id(batch_id, index)
             if job not in audited and self._rng.random() < rate:
                 self.store.add_task(f"check:{job}")
 
     # ------------------------------------------------------------ tasks
 
     def _run_task(self, kind: str, job: int, verdicts: dict[int, tuple[bool, bytes]]) -> None:
-        market = self.client.market.functions
+        game = self.client.game.functions
         task = f"{kind}:{job}"
         if kind == "audit":
-            self._verdicts.append((task, job, *verdicts[job]))
+            accepted, my_hash = verdicts[job]
+            self._verdicts.append((task, job, accepted, my_hash))
+            if accepted:  # Its bond is freed once the accept has stood its challenge window.
+                self.store.add_task(f"timeout:{job}", int(time.time()) + self._param("challengeWindow") + 1)
         elif kind == "vote":
             accepted, my_hash = verdicts[job]
             label = "accept" if accepted else "reject"
-            fn = market.submitVerdict(job, accepted, my_hash)
+            fn = game.submitVerdict(job, accepted, my_hash)
             self._send(task, "vote", fn, lambda: self._voted(job, label), VOTE_GAS_HEADROOM)
         elif kind == "check":
             accepted, my_hash = verdicts[job]
             if not accepted:
-                self._send(task, "challenge", market.challenge(job, my_hash), lambda: self._challenged(job))
-        elif kind == "replace":
-            status, deadline = market.getAudit(job).call()
-            if status == AUDIT_ASSIGNED and time.time() > deadline:
-                self._send(task, "replace", market.replaceVerifier(job))
+                self._send(task, "challenge", game.challenge(job, my_hash), lambda: self._challenged(job))
+        elif kind == "draw":
+            self._send(task, "draw", game.drawVerifiers([job]), None, VOTE_GAS_HEADROOM)
+        elif kind == "timeout":
+            self._resolve(task, job)
         elif kind == "expire":
-            batch = market.getBatch(job).call()
-            if batch[8] == BATCH_TAKEN and time.time() > batch[6]:
-                self._send(task, "expire", market.expireBatches([job]))
-        elif kind == "settle":
-            status, _ = market.getAudit(job).call()
-            if status == AUDIT_DISPUTED:
-                self._send(task, "settle", market.settleDispute(job))
+            batch = self.client.market.functions.getBatch(job).call()
+            if batch[8] == BatchStatus.TAKEN and time.time() > batch[6]:
+                self._send(task, "expire", self.client.market.functions.expireBatches([job]))
+
+    def _resolve(self, task: str, job: int) -> None:
+        """A deadline passed on a job: replace absent verifiers, settle, lapse, or free a bond."""
+        audit = self.client.game.functions.getAudit(job).call()
+        status, deadline = AuditStatus(audit[0]), audit[2]
+        open_ = status in (AuditStatus.DRAWING, AuditStatus.ASSIGNED, AuditStatus.DISPUTED)
+        mine = self.address == audit[4] and status == AuditStatus.ACCEPTED
+        forfeited = (self.store.batch(batch_of(job)) or ("", ""))[1] == "forfeited"
+        if (open_ and (forfeited or time.time() > deadline)) or mine:
+            self._send(task, "timeout", self.client.game.functions.resolveTimeouts([job]), None, VOTE_GAS_HEADROOM)
+        elif open_:
+            self._not_due.append(task)
+
+    def _param(self, name: str) -> int:
+        """A protocol parameter, by its name in `IJobMarket.Params` (they are fixed at deployment)."""
+        if self._params is None:
+            abi = self.client.market.get_function_by_name("params").abi
+            names = [c["name"] for c in abi["outputs"][0]["components"]]
+            self._params = dict(zip(names, self.client.market.functions.params().call(), strict=True))
+        return int(self._params[name])
 
     def _send_verdicts(self) -> None:
         """Sends this pass's audit verdicts in one transaction. If that would revert (an audit
@@ -205,22 +248,21 @@ class Verifier(NodeDaemon):
         batch, self._verdicts = self._verdicts, []
         if not batch:
             return
-        market = self.client.market.functions
+        game = self.client.game.functions
         tasks = [task for task, *_ in batch]
-        fn = market.submitVerdicts([job for _, job, _, _ in batch], [a for _, _, a, _ in batch], [h for *_, h in batch])
+        fn = game.submitVerdicts([job for _, job, _, _ in batch], [a for _, _, a, _ in batch], [h for *_, h in batch])
 
         def voted() -> None:
             for _, job, accepted, _ in batch:
                 self._voted(job, "accept" if accepted else "reject")
 
-        try:  # A reject opens a dispute whose panel is drawn from the mined block's seed, so the
-            # gas can differ from the simulation's: the same headroom as a panel vote covers it.
+        try:  # A reject opens a dispute and bonds the accusation: the headroom of a vote covers it.
             tx_hash = self.sender.send_nowait(fn, VOTE_GAS_HEADROOM)
         except ContractRevertError as exc:
             log.info("a verdict in the batch would revert; sending each alone", extra={"error": str(exc)})
             for task, job, accepted, my_hash in batch:
                 label = "accept" if accepted else "reject"
-                fn = market.submitVerdict(job, accepted, my_hash)
+                fn = game.submitVerdict(job, accepted, my_hash)
                 self._send(task, "vote", fn, partial(self._voted, job, label))
             return
         self._pending.append((tasks, "verdicts", tx_hash, voted))
@@ -234,9 +276,8 @@ class Verifier(NodeDaemon):
 
     def _draw_due(self) -> bool:
         """Draws the audits of committed batches that cannot wait for their worker's finalize,
-        which draws a batch first at no transaction of its own (a lone job's draw in a
-        transaction of its own costs about 29,000 gas): a batch this verifier samples for
-        challenges (a challenge needs the draw, within the window), a batch whose seed block
+        which draws a batch first at no transaction of its own: a batch this verifier samples
+        for challenges (a challenge needs the draw, within the window), a batch whose seed block
         nears the end of `blockhash` reach, and a batch whose window has been over for
         `draw_grace` seconds, so that its audits happen even if its worker never finalizes."""
         head = self.listener.latest_block
@@ -269,7 +310,7 @@ class Verifier(NodeDaemon):
         verdicts: dict[int, tuple[bool, bytes]] = {}
         by_model: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for job in jobs:
-            batch = self.store.batch(job >> 16)
+            batch = self.store.batch(batch_of(job))
             if batch is None or "hashes" not in batch[2]:
                 log.warning("job unknown to this verifier; rejecting", extra={"job_id": job})
                 verdicts[job] = (False, b"\x00" * 32)
@@ -277,7 +318,7 @@ class Verifier(NodeDaemon):
                 by_model.setdefault(batch[0], []).append((job, batch[2]))
         for model_hex, group in by_model.items():
             plugin = self.engine.plugin(bytes.fromhex(model_hex[2:]))
-            inputs = [self._input(data["inputs"][job & 0xFFFF]) for job, data in group]
+            inputs = [self._input(data["inputs"][index_of(job)]) for job, data in group]
             started = time.perf_counter()
             outputs = self.engine.run(plugin.model_id, inputs)
             self.metrics.inference_seconds.labels(plugin.name).observe(time.perf_counter() - started)
@@ -290,8 +331,8 @@ class Verifier(NodeDaemon):
     def _compare(self, job: int, data: dict[str, Any], policy: Any, mine: bytes, claimed: bytes | None) -> bool:
         if claimed is None:
             return self._log_verdict(job, Comparison(False, "output withheld or unreachable"))
-        if keccak(claimed).hex() != data["hashes"][job & 0xFFFF]:
-            return self._log_verdict(job, Comparison(False, "served output does not match the committed hash"))
+        if result_commitment(data["worker"], job, claimed).hex() != data["hashes"][index_of(job)]:
+            return self._log_verdict(job, Comparison(False, "served output does not match the commitment on chain"))
         return self._log_verdict(job, policy.compare(mine, claimed))
 
     def _log_verdict(self, job: int, comparison: Comparison) -> bool:
@@ -373,7 +414,7 @@ class Verifier(NodeDaemon):
 
     def _expected_race(self, task: str, action: str, exc: ContractRevertError | TransactionFailedError) -> None:
         revert = revert_of(exc)
-        if revert is not None and revert.name in NOT_DUE_ERRORS:
+        if revert is not None and revert.name in NOT_DUE:
             log.info("not due yet; trying again later", extra={"action": action, "error": str(revert)})
             if task:
                 self._not_due.append(task)

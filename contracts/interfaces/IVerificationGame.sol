@@ -125,10 +125,11 @@ interface IVerificationGame {
     ///         unaudited job, or an accepted one. The caller bonds the accusation.
     function challenge(uint256 jobId, bytes32 outputHash) external;
 
-    /// @notice After a deadline: slashes an absent auditor or absent panelists and requests
-    ///         their replacement; settles a dispute whose last round ended; lapses an audit no
-    ///         verifier could be drawn for; ends an audit whose batch was forfeited.
-    function resolveTimeout(uint256 jobId) external;
+    /// @notice For each job, after its deadline: slashes an absent auditor or absent panelists
+    ///         and requests their replacement; settles a dispute whose last round ended; lapses
+    ///         an audit no verifier could be drawn for; frees the bond of an accept that stood
+    ///         its challenge window; ends an audit whose batch was forfeited.
+    function resolveTimeouts(uint256[] calldata jobIds) external;
 
     // ---------------------------------------------------------------- market
 

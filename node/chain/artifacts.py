@@ -11,7 +11,7 @@ from node.chain.errors import DeploymentError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MANIFEST = REPO_ROOT / ".build" / "__local__.json"
-PROTOCOL_CONTRACTS = ("Credit", "Staking", "ModelRegistry", "JobMarket")
+PROTOCOL_CONTRACTS = ("Credit", "Staking", "ModelRegistry", "JobMarket", "VerificationGame")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ class ChainClient:
         self.deployment = Deployment.load(deployments)
         self.deployment.check_chain(self.w3)
         self.market = self.deployment.contract(self.w3, "JobMarket")
+        self.game = self.deployment.contract(self.w3, "VerificationGame")
         self.staking = self.deployment.contract(self.w3, "Staking")
         self.registry = self.deployment.contract(self.w3, "ModelRegistry")
         self.credit = self.deployment.contract(self.w3, "Credit")

@@ -22,15 +22,16 @@ _MODES = {"exact": 1, "tolerant": 2}
 
 
 class MarketParams(BaseModel):
-    """JobMarket.Params, less the treasury. Defaults suit a devnet."""
+    """JobMarket.Params, less the treasury. Defaults suit a devnet, and make cheating lose:
+    the market refuses parameters that do not (docs/economics.md)."""
 
     protocol_fee_bps: int = 500
     verifier_fee_bps: int = 1000
-    collateral_bps: int = 20_000
+    collateral_bps: int = 150_000
     base_audit_bps: int = 1000
     slash_cheated_bps: int = 5000
     slash_verifiers_bps: int = 3000
-    panel_size: int = 2
+    panel_size: int = 3
     challenge_window: int = 600
     verdict_window: int = 300
     max_input_bytes: int = 4096
@@ -58,7 +59,8 @@ class DeployConfig(BaseModel):
     """What `deploy_protocol` deploys."""
 
     min_worker_stake: int = 100 * CREDIT_UNIT
-    min_verifier_stake: int = 100 * CREDIT_UNIT
+    # A batch may carry collateral up to half of it, so that any verifier can dispute any batch.
+    min_verifier_stake: int = 1000 * CREDIT_UNIT
     unbonding_period: int = 24 * 3600
     treasury: str | None = None
     market: MarketParams = Field(default_factory=MarketParams)
@@ -81,8 +83,8 @@ def deploy_protocol(
     models: list[ModelSpec],
     artifacts: dict[str, Artifact] | None = None,
 ) -> Deployment:
-    """Deploys Credit, ModelRegistry, Staking and JobMarket (Staking naming the market's address
-    ahead) and registers `models`."""
+    """Deploys Credit, ModelRegistry, Staking, JobMarket and VerificationGame (each naming the
+    next one's address ahead) and registers `models`."""
     artifacts = artifacts or load_artifacts()
     owner = sender.address
     treasury = Web3.to_checksum_address(config.treasury or owner)
@@ -97,16 +99,25 @@ def deploy_protocol(
 
     credit = deploy("Credit", owner)
     registry = deploy("ModelRegistry", owner)
-    # Staking names the market as an immutable: the market's address is the CREATE address of
-    # the deployer's next nonce but one. The market's constructor checks that they agree.
+    # Staking names the market, and the market the game, as immutables: their addresses are the
+    # CREATE addresses of the deployer's next nonces. Each constructor checks that they agree.
     owner_address = Web3.to_checksum_address(owner)
-    market_at = get_create_address(owner_address, Nonce(w3.eth.get_transaction_count(owner_address, "pending") + 1))
+    nonce = w3.eth.get_transaction_count(owner_address, "pending")
+    market_at = get_create_address(owner_address, Nonce(nonce + 1))
+    game_at = get_create_address(owner_address, Nonce(nonce + 2))
     staking = deploy(
         "Staking", credit, market_at, config.min_worker_stake, config.min_verifier_stake, config.unbonding_period
     )
-    market = deploy("JobMarket", credit, registry, staking, config.market.as_tuple(treasury))
+    market = deploy("JobMarket", credit, registry, staking, game_at, config.market.as_tuple(treasury))
+    game = deploy("VerificationGame", market)
 
-    addresses = {"Credit": credit, "ModelRegistry": registry, "Staking": staking, "JobMarket": market}
+    addresses = {
+        "Credit": credit,
+        "ModelRegistry": registry,
+        "Staking": staking,
+        "JobMarket": market,
+        "VerificationGame": game,
+    }
     deployment = Deployment(
         chain_id=w3.eth.chain_id,
         block_number=start_block,

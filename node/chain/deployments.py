@@ -44,7 +44,7 @@ class Deployment(BaseModel):
     models: list[ModelRecord]
 
     def contract(self, w3: Web3, name: str) -> Contract:
-        """A web3 contract object for `name` (Credit, Staking, ModelRegistry or JobMarket)."""
+        """A web3 contract object for `name` (Credit, Staking, ModelRegistry, JobMarket or VerificationGame)."""
         record = self.contracts[name]
         return w3.eth.contract(address=Web3.to_checksum_address(record.address), abi=record.abi)
 

@@ -12,10 +12,11 @@ import click
 from eth_utils import keccak
 
 from node.chain.client import ChainClient
+from node.chain.protocol import batch_of, index_of
 from node.cli.account import credits, to_units
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import TIMEOUT, VERIFICATION, CliError, InputError
-from node.client import AUDIT_STATUS, BATCH_STATUS, JOB_STATUS, ClientError, RequesterClient
+from node.client import COMMITTED, ClientError, RequesterClient, audit_status_name, batch_status_name
 from node.inference.base import ModelPlugin, plugin_classes
 
 
@@ -106,7 +107,7 @@ def submit(
         return
     with ctx.out.console.status("waiting for a worker to take the batch and commit results...", spinner="dots"):
         try:
-            client.wait(sub.batch_id, {"committed", "drawn", "finalized"}, timeout=wait_timeout)
+            client.wait(sub.batch_id, set(COMMITTED), timeout=wait_timeout)
         except ClientError as exc:
             raise CliError(str(exc), TIMEOUT) from None
     results = [{"job": show_job_id(j), "result": plugin.output_to_json(_fetch(client, j))} for j in sub.job_ids]
@@ -169,24 +170,24 @@ def _batch_event(chain: ChainClient, batch_id: int) -> dict[str, Any]:
 
 
 def _describe(chain: ChainClient, jid: int) -> dict[str, Any]:
-    created = _batch_event(chain, jid >> 16)
-    index = jid & 0xFFFF
+    created = _batch_event(chain, batch_of(jid))
+    index = index_of(jid)
     if index >= len(created["inputs"]):
-        raise InputError(f"batch {jid >> 16} has no job {index}")
+        raise InputError(f"batch {batch_of(jid)} has no job {index}")
     # The worker from the chain's record while the batch is stored; a batch finalized with no
     # job audited has left storage, and its commit event names the worker.
-    worker = chain.market.functions.getBatch(jid >> 16).call()[5]
+    worker = chain.market.functions.getBatch(batch_of(jid)).call()[5]
     if int(worker, 16) == 0:
         with contextlib.suppress(ClientError):  # Not committed yet: no worker to show.
-            worker, _ = RequesterClient(chain).committed(jid >> 16)
-    audit_status, _ = chain.market.functions.getAudit(jid).call()
+            worker, _ = RequesterClient(chain).committed(batch_of(jid))
+    audit_status = chain.game.functions.getAudit(jid).call()[0]
     return {
         "job": show_job_id(jid),
         "model": created["model"],
         "model_id": "0x" + bytes(created["modelId"]).hex(),
-        "status": JOB_STATUS[chain.market.functions.jobStatus(jid).call()],
+        "status": RequesterClient(chain).job_status(jid),
         "worker": worker,
-        "audit": AUDIT_STATUS[audit_status],
+        "audit": audit_status_name(audit_status),
         "payment": credits(created["price"]),
         "requester": created["requester"],
     }
@@ -216,7 +217,7 @@ def list_(ctx: Ctx) -> None:
                 "model": names.get(bytes(a["modelId"]), "?"),
                 "jobs": len(a["inputs"]),
                 "price": credits(a["price"]),
-                "status": BATCH_STATUS[batch[8]],
+                "status": batch_status_name(batch[8]),
             }
         )
     ctx.out.result(rows, title=f"jobs of {address}")

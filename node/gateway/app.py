@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from node.client import ClientError, RequesterClient
+from node.client import COMMITTED, ClientError, RequesterClient
 from node.inference.encoding import decode_output
 
 EMBEDDING_MODELS = {"all-MiniLM-L6-v2"}
@@ -117,7 +117,7 @@ AuthDep = Annotated[None, Depends(_authorize)]
 def _run(client: RequesterClient, cfg: GatewayConfig, model: str, inputs: list[bytes]) -> list[list[float]]:
     try:
         sub = client.submit(model, inputs, cfg.price, audit_bps=cfg.audit_bps)
-        client.wait(sub.batch_id, {"committed", "drawn", "finalized"}, timeout=cfg.wait_timeout, poll=0.05)
+        client.wait(sub.batch_id, set(COMMITTED), timeout=cfg.wait_timeout, poll=0.05)
         return [decode_output(client.fetch(job)).astype(float).tolist() for job in sub.job_ids]
     except ClientError as exc:
         raise GatewayError(502, f"the network could not serve this request: {exc}", "api_error") from None

@@ -1,7 +1,8 @@
 """The worker's result API (FastAPI app factory).
 
 - `GET /v1/results/{job_id}`: the output bytes (base64) and their hash, which requesters and
-  verifiers check against the hash committed on chain. `?format=raw` returns the bytes.
+  verifiers check against the commitment on chain. `?format=raw` returns the bytes. A result
+  is served only once this worker has committed it.
 - `GET /v1/results?ids=1&ids=2`: up to 256 results in one response, and the ids this worker has
   no result for: what a verifier auditing many jobs, or a requester reading a batch, asks for.
 - `GET /health`: liveness, the node's address, models and cursor.
@@ -18,9 +19,13 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
+from node.chain.protocol import batch_of, index_of
 from node.metrics import Metrics
 from node.server import MAX_RESULTS
 from node.store import Store
+
+# The worker's local statuses of batches it has committed (see `node.worker`).
+SERVED_STATUSES = frozenset({"committed", "finalized"})
 
 
 @dataclass
@@ -58,11 +63,18 @@ MetricsDep = Annotated[Metrics, Depends(_metrics)]
 def _result(job_id: int, data: bytes, digest: bytes) -> dict[str, object]:
     return {
         "job_id": job_id,
-        "batch_id": job_id >> 16,
-        "index": job_id & 0xFFFF,
+        "batch_id": batch_of(job_id),
+        "index": index_of(job_id),
         "output_hash": "0x" + digest.hex(),
         "output": base64.b64encode(data).decode(),
     }
+
+
+def _committed(store: Store, job_id: int) -> bool:
+    """Outputs are served only once this worker's commit of them is on chain: before that, a
+    requester could read them and cancel its batch, and another worker commit them as its own."""
+    batch = store.batch(batch_of(job_id))
+    return batch is not None and batch[1] in SERVED_STATUSES
 
 
 def _routes(app: FastAPI) -> FastAPI:
@@ -75,7 +87,7 @@ def _routes(app: FastAPI) -> FastAPI:
         store: StoreDep,
         info: InfoDep,
     ) -> dict[str, object]:
-        found = {} if info.withhold else store.outputs(ids)
+        found = {} if info.withhold else {j: o for j, o in store.outputs(ids).items() if _committed(store, j)}
         return {
             "results": [_result(job, *found[job]) for job in ids if job in found],
             "missing": [job for job in ids if job not in found],
@@ -88,7 +100,7 @@ def _routes(app: FastAPI) -> FastAPI:
         info: InfoDep,
         format: Annotated[str, Query(pattern="^(json|raw)$")] = "json",
     ) -> Response | dict[str, object]:
-        found = None if info.withhold else store.output(job_id)
+        found = None if info.withhold or not _committed(store, job_id) else store.output(job_id)
         if found is None:
             raise HTTPException(status_code=404, detail=f"no result for job {job_id} on this worker")
         data, digest = found

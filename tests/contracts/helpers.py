@@ -147,7 +147,7 @@ class Protocol:
             size = self.market.getBatch(batch_id).size
             if not any(expected_audit(self.chain, seed_block, job_id(batch_id, i), rate) for i in range(size)):
                 return batch_id
-        raise AssertionError("no unaudited draw in %d tries" % tries)
+        raise AssertionError(f"no unaudited draw in {tries} tries")
 
     def drawn_batch(self, requester, worker, *payloads):
         """A batch drawn with none of its jobs selected (challengeable during its window)."""

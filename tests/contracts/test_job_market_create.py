@@ -257,9 +257,7 @@ def test_cancel_batches_refunds_open_batches_to_balance_after_their_timeout(prot
     assert market.balanceOf(requester) == refund
 
 
-def test_a_worker_that_started_a_batch_commits_it_before_a_requested_cancel_lands(
-    proto, market, requester, worker
-):
+def test_a_worker_that_started_a_batch_commits_it_before_a_requested_cancel_lands(proto, market, requester, worker):
     """Finding 8: a requester cannot read an idle worker's outputs and cancel the batch."""
     batch_id, _ = proto.create(requester)
     market.requestCancel([batch_id], sender=requester)
@@ -323,7 +321,9 @@ def test_constructor_refuses_parameters_under_which_cheating_pays(deploy_market,
         project.JobMarket.JobMarketUnsafeParams, detectionBps=750, workerShareBps=9_500, collateralBps=20_000
     ):
         deploy_market(collateralBps=20_000)
-    with ape.reverts(project.JobMarket.JobMarketUnsafeParams, detectionBps=0, workerShareBps=9_500, collateralBps=150_000):
+    with ape.reverts(
+        project.JobMarket.JobMarketUnsafeParams, detectionBps=0, workerShareBps=9_500, collateralBps=150_000
+    ):
         deploy_market(baseAuditBps=0)
     # The boundary: 750 * (9500 + c) must exceed 10000 * 9500, so c = 117,167 is the least.
     with ape.reverts(project.JobMarket.JobMarketUnsafeParams):

@@ -235,7 +235,7 @@ def test_an_audit_no_verifier_can_take_lapses_after_its_deadline_and_is_paid(
     assert not tx.decode_logs(game.AuditAssigned)
     assert tx.events == [game.DrawRequested(jobId=job, seedBlock=tx.block_number + 1)]
     proto.after(4 * 300)
-    tx = game.resolveTimeout(job, sender=outsider)
+    tx = game.resolveTimeouts([job], sender=outsider)
     assert tx.events == [game.AuditLapsed(jobId=job)]
     proto.after(600)
     tx = market.finalizeBatches([batch_id], sender=outsider)

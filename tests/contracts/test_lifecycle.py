@@ -66,7 +66,7 @@ def test_audited_job_accepted_pays_worker_verifier_and_treasury(
     game.submitVerdict(job, True, keccak(b"embedding"), sender=auditor)
     proto.after(WINDOW)
     market.finalizeBatches([job >> 16], sender=outsider)
-    game.resolveTimeout(job, sender=auditor)  # Its bond, free once the accept stood.
+    game.resolveTimeouts([job], sender=auditor)  # Its bond, free once the accept stood.
     assert market.balanceOf(worker) == PRICE - PROTOCOL
     assert market.balanceOf(auditor) == FEE
     withdraw_all(market, credit, [requester, worker, treasury, *verifiers])
@@ -121,7 +121,9 @@ def test_a_cheat_caught_by_challenge_forfeits_the_whole_batch(
     panel = _panel(proto, verifiers, job, outsider)
     game.submitVerdict(job, False, OUT, sender=panel[0])
     tx = game.submitVerdict(job, False, OUT, sender=panel[1])
-    assert market.BatchForfeited(batchId=batch_id, worker=worker, requester=requester, slashed=3 * COLLATERAL) in tx.events
+    assert (
+        market.BatchForfeited(batchId=batch_id, worker=worker, requester=requester, slashed=3 * COLLATERAL) in tx.events
+    )
     proto.after(WINDOW)
     with ape.reverts(market.JobMarketInvalidBatchStatus, batchId=batch_id, status=BatchStatus.FORFEITED):
         market.finalizeBatches([batch_id], sender=outsider)
@@ -146,7 +148,7 @@ def test_absent_auditor_is_slashed_and_replaced_by_one_who_then_decides(
     job, address = proto.audited_job(requester, worker)
     late = by_address(verifiers, address)
     proto.after(VERDICT_WINDOW)
-    game.resolveTimeout(job, sender=outsider)
+    game.resolveTimeouts([job], sender=outsider)
     proto.chain.mine(1)
     (assigned,) = game.drawVerifiers([job], sender=outsider).decode_logs(game.AuditAssigned)
     replacement = by_address(verifiers, assigned.verifier)
@@ -192,7 +194,7 @@ def test_batches_of_16_fully_audited_are_paid_once_every_audit_is_accepted(
     assert [(e.batchId, e.paidJobs) for e in tx.decode_logs(market.BatchFinalized)] == [(b, 16) for b in ids]
     assert market.balanceOf(worker) == 2 * 16 * (PRICE - PROTOCOL)
     for job, _ in audits:
-        game.resolveTimeout(job, sender=outsider)
+        game.resolveTimeouts([job], sender=outsider)
     withdraw_all(market, credit, [requester, worker, treasury, *verifiers])
 
 
@@ -215,7 +217,7 @@ def test_mixed_batch_pays_every_job_once_its_audits_are_accepted(
     tx = market.finalizeBatches([batch_id], sender=outsider)
     assert market.BatchFinalized(batchId=batch_id, paidJobs=16) in tx.events
     for job, auditor in audits:
-        game.resolveTimeout(job, sender=auditor)
+        game.resolveTimeouts([job], sender=auditor)
     assert market.balanceOf(worker) == 16 * (PRICE - PROTOCOL)
     assert market.balanceOf(requester) == (16 - len(audits)) * FEE  # Premiums of jobs never audited.
     withdraw_all(market, credit, [requester, worker, treasury, *verifiers])

@@ -65,11 +65,13 @@ def test_accept_pays_the_auditor_and_the_batch_waits_a_challenge_window_after_it
         market.finalizeBatches([batch_id], sender=outsider)
     proto.after(WINDOW)
     tx = market.finalizeBatches([batch_id], sender=outsider)
-    assert market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=1, workerPayment=PRICE - PROTOCOL) in tx.events
+    assert (
+        market.BatchFinalized(batchId=batch_id, worker=worker, paidJobs=1, workerPayment=PRICE - PROTOCOL) in tx.events
+    )
     assert staking.getStake(worker, WORKER).locked == 0
     # The auditor's bond stayed at risk through the window; now it is free.
     assert game.bondedOf(auditor) == COLLATERAL
-    game.resolveTimeout(job, sender=outsider)
+    game.resolveTimeouts([job], sender=outsider)
     assert game.bondedOf(auditor) == 0
     assert game.getAudit(job).status == AuditStatus.UPHELD
 
@@ -134,7 +136,7 @@ def test_panel_reject_quorum_forfeits_the_batch_and_refunds_the_requester(
     assert market.balanceOf(panel[2]) == 0
     for v in (auditor, *panel):
         assert game.bondedOf(v) == 0
-    assert staking.getStake(worker, WORKER) .amount == 1_000 * CREDIT - COLLATERAL
+    assert staking.getStake(worker, WORKER).amount == 1_000 * CREDIT - COLLATERAL
     assert staking.getStake(worker, WORKER).locked == 0
 
 
@@ -169,7 +171,7 @@ def test_silent_panel_is_penalised_replaced_and_never_decides_for_the_accuser(
     """Finding 1: absent panelists lose their bonds and are replaced; no silence convicts."""
     job, auditor, panel = _rejected(proto, game, requester, worker, verifiers)
     proto.after(VERDICT_WINDOW)
-    tx = game.resolveTimeout(job, sender=outsider)
+    tx = game.resolveTimeouts([job], sender=outsider)
     assert [e.verifier for e in tx.decode_logs(game.VerifierAbsent)] == [p.address for p in panel]
     for p in panel:
         assert staking.getStake(p, VERIFIER).amount == VERIFIER_STAKE - COLLATERAL
@@ -178,7 +180,7 @@ def test_silent_panel_is_penalised_replaced_and_never_decides_for_the_accuser(
     assert len(replacements) == 1 and replacements[0] not in {p.address for p in panel}
     for _ in range(2):
         proto.after(VERDICT_WINDOW)
-        tx = game.resolveTimeout(job, sender=outsider)
+        tx = game.resolveTimeouts([job], sender=outsider)
     assert game.DisputeSettled(jobId=job, workerWon=True, acceptVotes=0, rejectVotes=0) in tx.events
     assert game.getAudit(job).status == AuditStatus.UPHELD
     assert market.getBatch(job >> 16).status == BatchStatus.AUDITED  # Not forfeited: the worker is paid.
@@ -194,7 +196,7 @@ def test_replacement_auditor_is_drawn_from_a_block_after_the_timeout(
     job, address = proto.audited_job(requester, worker)
     late = by_address(verifiers, address)
     proto.after(VERDICT_WINDOW)
-    tx = game.resolveTimeout(job, sender=outsider)
+    tx = game.resolveTimeouts([job], sender=outsider)
     assert game.VerifierAbsent(jobId=job, verifier=late, penalty=COLLATERAL) in tx.events
     assert staking.getStake(late, VERIFIER).amount == VERIFIER_STAKE - COLLATERAL
     assert game.getAudit(job).status == AuditStatus.DRAWING
@@ -215,7 +217,7 @@ def test_requester_and_worker_are_never_drawn_even_holding_most_of_the_stake(
     staking.stake(VERIFIER, 8_000 * CREDIT, "", sender=worker)
     drawn = set()
     for _ in range(6):
-        job, auditor, panel = _rejected(proto, game, requester, worker, verifiers)
+        _, auditor, panel = _rejected(proto, game, requester, worker, verifiers)
         drawn |= {auditor.address, *(p.address for p in panel)}
     assert requester.address not in drawn and worker.address not in drawn
 
@@ -371,7 +373,8 @@ def test_a_verifier_deregistered_by_a_slash_exits_without_panic(
     liar = by_address(verifiers, assigned.verifier)
     gm.submitVerdict(job, False, OUT, sender=liar)
     chain.mine(1)
-    panel = _accounts(verifiers, [e.verifier for e in gm.drawVerifiers([job], sender=worker).decode_logs(gm.PanelistDrawn)])
+    drawn = gm.drawVerifiers([job], sender=worker).decode_logs(gm.PanelistDrawn)
+    panel = _accounts(verifiers, [e.verifier for e in drawn])
     for p in panel[:QUORUM]:
         tx = gm.submitVerdict(job, True, OUT, sender=p)
     assert stk.Deregistered(account=liar, role=VERIFIER) in tx.events

@@ -35,7 +35,7 @@ def test_deploy_script_writes_deployments_file_nodes_can_load(anvil, tmp_path):
     assert key not in result.stdout + result.stderr
     deployment = Deployment.load(out)
     deployment.check_chain(anvil.web3())
-    assert set(deployment.contracts) == {"Credit", "Staking", "ModelRegistry", "JobMarket"}
+    assert set(deployment.contracts) == {"Credit", "Staking", "ModelRegistry", "JobMarket", "VerificationGame"}
     assert [m.name for m in deployment.models] == ["digits"]
     market = deployment.contract(anvil.web3(), "JobMarket")
     assert market.functions.nextBatchId().call() == 1
