@@ -17,6 +17,7 @@ import {IVerificationGame} from "./interfaces/IVerificationGame.sol";
 ///      the verification game's record: `lockedOf` asks it.
 abstract contract JobLedger is IJobMarket, ICollateralKeeper {
     uint256 internal constant BPS = 10_000;
+    uint256 private constant WAD = 1e18;
     /// @dev A job id is `batchId << INDEX_BITS | index`.
     uint256 internal constant INDEX_BITS = 16;
     /// @notice The share of verifier stake the parameters must withstand colluding against
@@ -395,6 +396,34 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         uint256 share = BPS - p.protocolFeeBps;
         if (detectionBps * (share + p.collateralBps) <= BPS * share) {
             revert JobMarketUnsafeParams(detectionBps, share, p.collateralBps);
+        }
+        // A false accusation wins only if colluders fill a quorum of the panel. What it can win,
+        // for a one-job batch (the worst case): the refund, the slash shares of the worker's
+        // collateral, and every honest panelist's bond; what it risks: the accusation bond,
+        // the batch's collateral. The bet must lose.
+        uint256 capture = _captureProbability(p.panelSize);
+        uint256 prize = BPS + uint256(p.collateralBps) * (p.slashCheatedBps + p.slashVerifiersBps) / BPS
+            + uint256(p.panelSize) * p.collateralBps;
+        if (capture * prize >= (WAD - capture) * p.collateralBps) revert JobMarketCapturablePanel(p.panelSize, capture);
+    }
+
+    /// @dev The probability, in WAD, that verifiers holding `COLLUSION_BPS` of the stake fill a
+    ///      quorum (a majority) of `seats` seats drawn by stake: a binomial tail.
+    function _captureProbability(uint256 seats) private pure returns (uint256 probability) {
+        uint256 colluding = COLLUSION_BPS * (WAD / BPS);
+        uint256 quorum = seats / 2 + 1;
+        uint256 ways = 1; // C(seats, j), built up from C(seats, 0).
+        for (uint256 j = 1; j <= seats; ++j) {
+            ways = ways * (seats - j + 1) / j;
+            if (j < quorum) continue;
+            uint256 term = ways * WAD;
+            for (uint256 k; k < j; ++k) {
+                term = term * colluding / WAD;
+            }
+            for (uint256 k; k < seats - j; ++k) {
+                term = term * (WAD - colluding) / WAD;
+            }
+            probability += term;
         }
     }
 }

@@ -43,11 +43,12 @@ contract Staking is IStaking, ReentrancyGuardTransient {
     /// @dev One entry of the verifier draw pool. The pool only grows, so the pool as it stood at
     ///      any past block is a prefix of it: a draw over that prefix cannot be steered by
     ///      stakes added after its randomness was fixed, nor by exits reordering a list.
-    ///      `cumulative` is the sum of the weights of this entry and all before it.
+    ///      `cumulative` is the sum of the weights of this entry and all before it. The two
+    ///      fields a draw searches share the first slot; the verifier is read once, at the end.
     struct PoolEntry {
-        address verifier;
         uint40 blockNumber;
-        uint56 cumulative;
+        uint128 cumulative;
+        address verifier;
     }
 
     mapping(address account => mapping(Role role => StakeSlot)) private _stakes;
@@ -256,8 +257,8 @@ contract Staking is IStaking, ReentrancyGuardTransient {
         if (fresh) s.firstEntry = uint64(index);
         if (!s.active || weight == 0) return;
         uint256 cumulative = (index == 0 ? 0 : _pool[index - 1].cumulative) + weight;
-        if (cumulative > type(uint56).max) revert StakingPoolFull(cumulative);
-        _pool.push(PoolEntry({verifier: verifier, blockNumber: uint40(block.number), cumulative: uint56(cumulative)}));
+        if (cumulative > type(uint128).max) revert StakingPoolFull(cumulative);
+        _pool.push(PoolEntry({blockNumber: uint40(block.number), cumulative: uint128(cumulative), verifier: verifier}));
         emit PoolEntryAdded(verifier, index, weight);
     }
 

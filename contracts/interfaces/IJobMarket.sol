@@ -129,6 +129,10 @@ interface IJobMarket {
     ///         `baseAuditBps * (10000 - COLLUSION_BPS) * (workerShareBps + collateralBps)` must
     ///         exceed `10000^2 * workerShareBps` (see docs/economics.md).
     error JobMarketUnsafeParams(uint256 detectionBps, uint256 workerShareBps, uint256 collateralBps);
+    /// @notice A panel of `panelSize` seats is too easy to capture for the stakes: colluders
+    ///         holding `COLLUSION_BPS` of verifier stake would fill its quorum with probability
+    ///         `captureWad` (1e18 = certain), often enough for a false accusation to pay.
+    error JobMarketCapturablePanel(uint256 panelSize, uint256 captureWad);
     /// @notice The staking contract names another job market than the one being deployed.
     error JobMarketStakingMismatch(address staking, address stakingJobMarket);
     /// @notice A call with no batches, accounts or jobs.

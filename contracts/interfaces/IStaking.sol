@@ -46,7 +46,7 @@ interface IStaking {
     error StakingStakeLocked(address account, Role role, uint256 locked);
     /// @notice Slashing more than is staked.
     error StakingExceedsStake(address account, Role role, uint256 amount, uint256 staked);
-    /// @notice The verifier pool's cumulative weight would overflow its 56 bits.
+    /// @notice The verifier pool's cumulative weight would overflow its 128 bits.
     error StakingPoolFull(uint256 cumulative);
 
     /// @notice Credits were staked.

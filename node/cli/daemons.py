@@ -98,7 +98,7 @@ dir_option = click.option("--dir", "root", type=click.Path(file_okay=False, path
 
 @devnet.command("up")
 @click.option("--workers", default=1, show_default=True)
-@click.option("--verifiers", default=1, show_default=True)
+@click.option("--verifiers", default=3, show_default=True, help="a dispute needs a panel: 3 or more")
 @click.option("--port", default=8545, show_default=True)
 @dir_option
 @pass_ctx

@@ -20,6 +20,9 @@ def explain(exc: ContractRevertError) -> str:
             f"input {a.get('job')} is {a.get('length')} bytes; the most a job takes inline is {a.get('maxLength')}"
         ),
         "JobMarketInvalidBatchSize": lambda: f"a batch holds 1 to the protocol's maximum jobs; got {a.get('size')}",
+        "JobMarketBatchTooValuable": lambda: (
+            f"batch collateral {_credits(a.get('collateral'))} over the {_credits(a.get('maxCollateral'))} cap"
+        ),
         "ERC20InsufficientBalance": lambda: (
             f"insufficient credits: you have {_credits(a.get('balance'))}, this needs {_credits(a.get('needed'))}"
         ),

@@ -190,11 +190,18 @@ def test_input_too_big_exits_5(cli, alice, tmp_path):
     assert_one_line_error(result, 5, "input 0 is 5000 bytes; the most a job takes inline is 4096")
 
 
-def test_insufficient_balance_exits_5(cli, alice):
-    result = cli(
-        "--wallet", "alice", "job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "x", "--max-price", "100000"
-    )
+def test_insufficient_balance_exits_5(cli):
+    cli.json("wallet", "new", "dave")
+    cli.json("--wallet", "dave", "faucet", "1")
+    result = cli("--wallet", "dave", "job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "x", "--max-price", "5")
     assert_one_line_error(result, 5, "insufficient credits")
+
+
+def test_a_batch_worth_more_than_a_verifier_can_bond_exits_5(cli, alice):
+    result = cli(
+        "--wallet", "alice", "job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "x", "--max-price", "100"
+    )
+    assert_one_line_error(result, 5, "batch collateral 1500 over the 500 cap")
 
 
 def test_unreachable_rpc_exits_4(cli, alice):

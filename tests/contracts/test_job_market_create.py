@@ -331,6 +331,16 @@ def test_constructor_refuses_parameters_under_which_cheating_pays(deploy_market,
     deploy_market(collateralBps=117_167)
 
 
+def test_constructor_refuses_a_panel_colluders_could_capture_often_enough_to_pay(deploy_market, project):
+    """Finding 1: with every job audited, a collateral of half the price is enough against
+    garbage, but a false accusation against a panel of three would pay; five seats make it lose."""
+    # A quarter of the stake fills two of three seats with probability 3 (1/4)^2 (3/4) + (1/4)^3.
+    capture = 156_250_000_000_000_000
+    with ape.reverts(project.JobMarket.JobMarketCapturablePanel, panelSize=3, captureWad=capture):
+        deploy_market(baseAuditBps=10_000, collateralBps=5_000)
+    deploy_market(baseAuditBps=10_000, collateralBps=5_000, panelSize=5)
+
+
 def test_getters_report_wiring_and_params(market, credit, registry, staking, treasury):
     assert market.credit() == credit
     assert market.registry() == registry

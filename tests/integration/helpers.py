@@ -11,12 +11,16 @@ from sklearn.datasets import load_digits
 
 from node.chain.client import ChainClient
 from node.chain.deploy import MarketParams
+from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_status
 from node.client import RequesterClient
 from node.devnet import VERIFIER, WORKER, Devnet, NodeProcess
 from node.inference.models.digits import encode_pixels
 
 EMBED_PRICE, DIGIT_PRICE = 20_000, 2_000
-FINALIZED, REJECTED, EXPIRED = 7, 8, 9  # JobStatus
+FINALIZED, REJECTED, FORFEITED, EXPIRED = "finalized", "rejected", "forfeited", "expired"
+# The node tests' market: audits at 0.1% (almost no job is audited unless a test asks for it),
+# with the collateral that makes that rate safe (the market refuses less).
+BASE_AUDIT_BPS, COLLATERAL_BPS = 10, 14_000_000
 DIGITS = load_digits()
 
 
@@ -63,16 +67,27 @@ def requester(devnet: Devnet, index: int) -> RequesterClient:
     return RequesterClient(ChainClient(devnet.anvil.url, devnet.deployments_path, key))
 
 
-def job_statuses(devnet: Devnet, job_ids: list[int]) -> list[int]:
-    return [devnet.market_contract.functions.jobStatus(j).call() for j in job_ids]
+def job_statuses(devnet: Devnet, job_ids: list[int]) -> list[str]:
+    market, game = devnet.market_contract.functions, devnet.game.functions
+    return [
+        job_status(BatchStatus(market.getBatch(batch_of(j)).call()[8]), AuditStatus(game.getAudit(j).call()[0]))
+        for j in job_ids
+    ]
 
 
 def all_final(devnet: Devnet, job_ids: list[int]) -> Callable[[], bool]:
-    return lambda: all(s in (FINALIZED, REJECTED, EXPIRED) for s in job_statuses(devnet, job_ids))
+    return lambda: all(s in (FINALIZED, REJECTED, FORFEITED, EXPIRED) for s in job_statuses(devnet, job_ids))
+
+
+def collateral(price: int) -> int:
+    return price * COLLATERAL_BPS // 10_000
 
 
 def events(devnet: Devnet, name: str, **filters: object) -> list[dict]:
-    event = getattr(devnet.market_contract.events, name)()
+    """A market or game event's logs since the deployment."""
+    in_market = any(e["type"] == "event" and e["name"] == name for e in devnet.market_contract.abi)
+    contract = devnet.market_contract if in_market else devnet.game
+    event = getattr(contract.events, name)()
     logs = event.get_logs(argument_filters=filters or None, from_block=devnet.deployment.block_number)
     return [dict(log["args"]) for log in logs]
 
@@ -82,9 +97,11 @@ def balance(devnet: Devnet, index: int) -> int:
 
 
 def node_devnet(root: Path) -> Iterator[Devnet]:
-    """A devnet for a module of node tests: no base audit rate, a 6 s challenge window, and
+    """A devnet for a module of node tests: a 0.1% base audit rate, a 6 s challenge window, and
     requesters 2-5 funded."""
-    market = MarketParams(base_audit_bps=0, challenge_window=6, verdict_window=10, panel_size=2)
+    market = MarketParams(
+        base_audit_bps=BASE_AUDIT_BPS, collateral_bps=COLLATERAL_BPS, challenge_window=6, verdict_window=10
+    )
     net = Devnet(root, market=market).up()
     for requester_index in (2, 3, 4, 5):
         net.fund(requester_index, 10_000)
@@ -93,7 +110,11 @@ def node_devnet(root: Path) -> Iterator[Devnet]:
 
 
 def draws_of(devnet: Devnet, batch_id: int) -> list[tuple[str, str]]:
-    """(transaction hash, sender) of each `AuditsDrawn` of a batch."""
-    market, start = devnet.market_contract, devnet.deployment.block_number
-    logs = market.events.AuditsDrawn().get_logs(argument_filters={"batchId": batch_id}, from_block=start)
+    """(transaction hash, sender) of each draw of a batch (`BatchDrawn`, or `AuditsDrawn` if it
+    selected jobs)."""
+    start = devnet.deployment.block_number
+    logs = [
+        *devnet.market_contract.events.BatchDrawn().get_logs(argument_filters={"batchId": batch_id}, from_block=start),
+        *devnet.game.events.AuditsDrawn().get_logs(argument_filters={"batchId": batch_id}, from_block=start),
+    ]
     return [(log["transactionHash"], devnet.w3.eth.get_transaction(log["transactionHash"])["from"]) for log in logs]

@@ -33,8 +33,12 @@ def _listener(anvil, deployed, tmp_path, confirmations=0, events=None):
 def _cancel_latest_batch(deployed, anvil):
     """Cancels the newest batch: a receipt with a `BatchCancelled` and a `Credited` event."""
     deployment, senders = deployed
-    market = deployment.contract(anvil.web3(), "JobMarket")
-    return senders[2].transact_raw(market.functions.cancelBatches([market.functions.nextBatchId().call() - 1]))
+    w3 = anvil.web3()
+    market = deployment.contract(w3, "JobMarket")
+    batch_id = market.functions.nextBatchId().call() - 1
+    senders[2].transact(market.functions.requestCancel([batch_id]))
+    w3.provider.make_request("evm_increaseTime", [601])  # type: ignore[arg-type]  # Past its timeout.
+    return senders[2].transact_raw(market.functions.cancelBatches([batch_id]))
 
 
 def test_listener_delivers_each_event_once_and_resumes_from_cursor(anvil, deployed, tmp_path):

@@ -124,7 +124,7 @@ def test_fast_call_encoding_gives_web3s_bytes_for_every_argument_shape(anvil, de
     calls = [
         market.functions.createBatches([(model, 10**6, 600, 0, True, [job_input, (keccak(b""), b"", "ipfs://a")])]),
         market.functions.commitResults([1, 2], [[keccak(b"a")], [keccak(b"b"), keccak(b"c")]]),
-        market.functions.submitVerdicts([1 << 16], [False], [keccak(b"d")]),
+        deployment.contract(w3, "VerificationGame").functions.submitVerdicts([1 << 16], [False], [keccak(b"d")]),
         market.functions.withdraw(),
         market.functions.balanceOf(senders[1].address),
         staking.functions.stake(0, 5, "http://127.0.0.1:9001"),

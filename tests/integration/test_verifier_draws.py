@@ -11,7 +11,7 @@ from .helpers import DIGIT_PRICE, digit_inputs, draws_of, requester, wait_until
 def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet, nodes):
     # Three transactions for the job, not four: no draw of the verifier's between commit and finalize.
     nodes.worker("drawing-worker", 36, models="digits-mlp")
-    nodes.verifier("lazy-verifier", 37, models="digits-mlp")
+    nodes.verifier("lazy-verifier", 37, models="digits-mlp", challenge_rate=0.0)
     client = requester(devnet, 3)
     sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=800), DIGIT_PRICE)
     assert client.wait(sub.batch_id, {"finalized"}, timeout=60) == "finalized"
@@ -20,7 +20,7 @@ def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet
     assert len(finalized) == 1
     finalizer = devnet.w3.eth.get_transaction(finalized[0]["transactionHash"])["from"]
     assert finalizer == devnet.accounts[36].address
-    # Drawn inside that finalize, auditing nothing (no base audit rate here): no `AuditsDrawn`,
+    # Drawn inside that finalize, auditing nothing: no `BatchDrawn` or `AuditsDrawn`,
     # and none from the verifier either.
     assert draws_of(devnet, sub.batch_id) == []
 
@@ -28,7 +28,7 @@ def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet
 def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace(devnet, nodes):
     # The hold keeps the worker from finalizing alone: the audits must not wait for its next commit.
     nodes.worker("holding-worker", 34, models="digits-mlp", finalize_hold=120)
-    nodes.verifier("keeper-verifier", 35, models="digits-mlp", draw_grace=1)
+    nodes.verifier("keeper-verifier", 35, models="digits-mlp", draw_grace=1, challenge_rate=0.0)
     client = requester(devnet, 3)
     sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=810), DIGIT_PRICE)
     assert client.wait(sub.batch_id, {"committed", "drawn"}, timeout=60) in ("committed", "drawn")
@@ -43,7 +43,7 @@ def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace
 def test_verifier_draws_a_batch_whose_seed_nears_the_end_of_blockhash_reach(devnet, nodes):
     # Neither the worker (held) nor the grace would draw it: 130 blocks mined at once would.
     nodes.worker("slow-worker", 32, models="digits-mlp", finalize_hold=600)
-    nodes.verifier("reach-verifier", 33, models="digits-mlp", draw_grace=600)
+    nodes.verifier("reach-verifier", 33, models="digits-mlp", draw_grace=600, challenge_rate=0.0)
     client = requester(devnet, 3)
     sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=820), DIGIT_PRICE)
     assert client.wait(sub.batch_id, {"committed"}, timeout=60) == "committed"
