@@ -363,7 +363,9 @@ class GasBench:
         for j in ids:
             by_verifier.setdefault(assigned[j], []).append(j)
         return [
-            self._by_address[v].transact(self.game.functions.submitVerdicts(jobs, [accept] * len(jobs), [out] * len(jobs)))
+            self._by_address[v].transact(
+                self.game.functions.submitVerdicts(jobs, [accept] * len(jobs), [out] * len(jobs))
+            )
             for v, jobs in by_verifier.items()
         ]
 
@@ -375,11 +377,16 @@ class GasBench:
         self._mine()
         panels: dict[int, list[str]] = self._assign(gas, ids, "panel draw")  # type: ignore[assignment]
         votes = []
+        batch_id = ids[0] >> 16
         for j, panel in panels.items():
-            for p in panel[:2]:  # A quorum of the three seats decides; a forfeited batch moots the rest.
-                if self.game.functions.getAudit(j).call()[0] == AUDIT_DISPUTED:
-                    votes.append(self._by_address[p].transact(self.game.functions.submitVerdict(j, False, out)))
+            if self.game.functions.isForfeited(batch_id).call():
+                break  # The first cheat proven forfeits the batch: the other disputes are moot.
+            for p in panel[:2]:  # A quorum of the three seats decides.
+                votes.append(self._by_address[p].transact(self.game.functions.submitVerdict(j, False, out)))
         gas.add("panel votes", votes, self.floors)
+        moot = [j for j in ids if self.game.functions.getAudit(j).call()[0] == AUDIT_DISPUTED]
+        if moot:  # Their bonds released, by a keeper.
+            gas.add("moot", [self.keeper.transact(self.game.functions.resolveTimeouts(moot))], self.floors)
         return gas
 
     def expired(self, n: int) -> PathGas:

@@ -242,18 +242,19 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
     ///      batch pays its worker nothing, slashes all its collateral, and refunds the
     ///      requester its escrow less the verifier fees already paid; it returns the slashed
     ///      amount, for the caller to distribute.
-    function _settleBatch(uint256 batchId, BatchSlot memory batch, address worker, bool forfeited)
+    ///      `audited` says whether the game held any of its jobs (else no verifier fee was paid).
+    function _settleBatch(uint256 batchId, BatchSlot memory batch, address worker, bool audited, bool forfeited)
         internal
         returns (uint256 slashed)
     {
         uint256 size = batch.size;
         uint256 collateral = size * _collateral(batch.price);
         uint256 premium = size * _premium(batch.price, batch.auditBps);
-        uint256 feesPaid = _auditFeesPaid[batchId];
-        address requester = _accountAt[batch.requesterId];
+        uint256 feesPaid = audited ? _auditFeesPaid[batchId] : 0;
         Account storage record = _accounts[worker];
         record.workerLocked -= SafeCast.toUint64(collateral); // Checked: a release never exceeds the lock.
         if (forfeited) {
+            address requester = _accountAt[batch.requesterId];
             _staking.slash(worker, IStaking.Role.Worker, collateral);
             emit PartySlashed(batchId, worker, IStaking.Role.Worker, collateral);
             emit BatchForfeited(batchId, worker, requester, collateral);
@@ -274,7 +275,7 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
             owed = 0;
         }
         record.feesOwed = uint64(owed);
-        if (premium != 0) _creditBalance(requester, batchId, premium - feesPaid, CreditReason.Refund);
+        if (premium != 0) _creditBalance(_accountAt[batch.requesterId], batchId, premium - feesPaid, CreditReason.Refund);
     }
 
     /// @dev `account`'s compact id, given now if it has none.

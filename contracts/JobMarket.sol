@@ -263,6 +263,10 @@ contract JobMarket is JobLedger, IModelTerms, Multicall, ReentrancyGuardTransien
     ///      be challenged, reverts with `JobMarketAuditsOpen`.
     function finalizeBatches(uint256[] calldata batchIds) external {
         _requireNonEmpty(batchIds.length);
+        // The worker of the batch before, starting with the caller: a worker finalizing its own
+        // batches, the common case, needs no lookup of its address by id.
+        uint32 workerId = _accounts[msg.sender].id;
+        address worker = msg.sender;
         for (uint256 i; i < batchIds.length; ++i) {
             uint256 batchId = batchIds[i];
             BatchSlot storage slot = _batches[batchId];
@@ -283,14 +287,19 @@ contract JobMarket is JobLedger, IModelTerms, Multicall, ReentrancyGuardTransien
                 (uint256 open, uint40 until) = _game.batchAudits(batchId);
                 if (open != 0 || block.timestamp <= until) revert JobMarketAuditsOpen(batchId, open, until);
             }
-            if (status == BatchStatus.Audited) {
+            bool audited = status == BatchStatus.Audited;
+            if (audited) {
                 slot.status = BatchStatus.Finalized;
             } else {
                 // Every job is paid now and none settles later: the record leaves storage,
                 // its events keep it, and the views report it finalized.
                 delete _batches[batchId];
             }
-            _settleBatch(batchId, batch, _accountAt[batch.workerId], false);
+            if (batch.workerId != workerId) {
+                workerId = batch.workerId;
+                worker = _accountAt[workerId];
+            }
+            _settleBatch(batchId, batch, worker, audited, false);
         }
     }
 
@@ -306,7 +315,7 @@ contract JobMarket is JobLedger, IModelTerms, Multicall, ReentrancyGuardTransien
         BatchSlot storage slot = _requireBatch(batchId, BatchStatus.Audited);
         slot.status = BatchStatus.Forfeited;
         BatchSlot memory batch = slot;
-        return _settleBatch(batchId, batch, _accountAt[batch.workerId], true);
+        return _settleBatch(batchId, batch, _accountAt[batch.workerId], true, true);
     }
 
     // --------------------------------------------------------------- registry

@@ -28,11 +28,11 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     assert lone["steps"].keys() == {"create", "commit", "finalize"}
     assert take_first["path"] == "unaudited, taken on first" and take_first["txs"] == lone["txs"] + 1
     assert take_first["per_job"] > lone["per_job"] + TX_BASE_GAS
-    # A draw of its own is a transaction more, and the finalize after it costs no less.
+    # A draw of its own is a transaction more; the finalize after it skips the selection.
     assert drawn_apart["path"] == "unaudited, drawn in a transaction of its own"
     assert drawn_apart["steps"].keys() == {"create", "commit", "draw", "finalize"}
     assert drawn_apart["per_job"] > lone["per_job"] + TX_BASE_GAS
-    assert drawn_apart["steps"]["finalize"] >= lone["steps"]["finalize"]
+    assert drawn_apart["steps"]["finalize"] <= lone["steps"]["finalize"]
     assert busy["path"] == "unaudited, 64 lone jobs per worker transaction" and busy["batch"] == 1
     assert busy["txs"] == 64 + 3 and busy["jobs"] == 64
     assert busy["steps_per_job"]["create"] == pytest.approx(lone["steps"]["create"], rel=0.01)
@@ -64,7 +64,10 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
         assert r["floor_calldata_per_job"] > 0 and r["floor_storage_per_job"] > 0
         floors = r["floor_base_per_job"] + r["floor_calldata_per_job"] + r["floor_storage_per_job"]
         assert floors <= r["per_job"]
-    assert by_path[("disputed", 1)]["steps"].keys() >= {"reject", "panel votes"}
+    # Verifiers are drawn by a keeper, not in the finalize: the finalize of a fully audited batch
+    # hands its jobs to the game and draws no verifier (the griefing of finding 9).
+    assert by_path[("audited", 1)]["steps"].keys() >= {"draw", "assign", "verdict", "finalize", "release"}
+    assert by_path[("disputed", 1)]["steps"].keys() >= {"assign", "reject", "panel draw", "panel votes"}
     # The first job ever creates balances and account ids that later jobs only read or update.
     assert result["cold"]["per_job"] > by_path[("unaudited", 1)]["per_job"]
     assert result["withdraw_gas"] > TX_BASE_GAS
