@@ -16,13 +16,15 @@ PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 SOLC_STAMP := .solcx/.imported
 
-.PHONY: help install compile test test-contracts demo gas bench lint clean
+.PHONY: help install compile test test-contracts demo gas bench adversary soak lint clean
 
 help:
 	@echo "make demo   run the main job on a local devnet (installs everything first)"
 	@echo "make test   run the tests (installs everything first)"
 	@echo "make gas    print gas per job for each lifecycle path at batch sizes 1, 16, 64, 256"
 	@echo "make bench  every benchmark on fresh devnets (~10 min): bench/results/latest.{json,md,png}"
+	@echo "make adversary  each attack on the real contracts, many rounds: bench/results/adversary.{json,md}"
+	@echo "make soak   the stateful property test for 10,000 steps: bench/results/soak.json"
 	@echo "make lint   ruff and mypy"
 
 install: $(PY_STAMP) $(NPM_STAMP) $(SOLC_STAMP)
@@ -60,6 +62,13 @@ gas: compile
 # Not part of `make test`: timings belong in benchmarks, measured as ratios in one run.
 bench: compile
 	python -m bench
+
+# Each attack of the security review, against the real contracts, measured against the theory.
+adversary: compile
+	python -m bench.adversary
+
+soak: compile
+	python -m bench.soak --steps 10000
 
 demo: compile
 	python scripts/demo.py

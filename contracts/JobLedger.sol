@@ -382,18 +382,22 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         return auditBps > _baseAuditBps ? uint256(price) * _verifierFeeBps / BPS : 0;
     }
 
-    /// @dev Refuses inconsistent parameters, and parameters under which cheating could pay: a
-    ///      garbage job is audited by an honest verifier with probability at least
-    ///      p (1 - COLLUSION_BPS), and a caught cheat forfeits the batch (its pay and its
-    ///      collateral), so cheating loses whenever p (1 - f) (share + collateral) > share, the
-    ///      worker's share of the price being the most it could save by not computing.
+    /// @dev Refuses inconsistent parameters, and parameters under which cheating or a false
+    ///      accusation could pay (docs/economics.md derives both conditions). A garbage job is
+    ///      caught with probability at least p (1 - f) (1 - C), p the base audit rate, f the
+    ///      colluding stake share `COLLUSION_BPS` (a colluding auditor accepts) and C the chance
+    ///      that colluders fill a quorum of the panel (and acquit). A caught cheat forfeits the
+    ///      batch's pay and collateral, so cheating loses whenever that chance times
+    ///      (share + collateral) exceeds the share, the worker's part of the price being the most
+    ///      it could save by not computing.
     function _checkParams(Params memory p) private pure {
         if (
             p.treasury == address(0) || p.protocolFeeBps + p.verifierFeeBps > BPS
                 || p.slashCheatedBps + p.slashVerifiersBps > BPS || p.baseAuditBps > BPS || p.challengeWindow == 0
                 || p.verdictWindow == 0 || p.maxBatchSize == 0 || p.panelSize < 3 || p.panelSize > MAX_PANEL
         ) revert JobMarketInvalidParams();
-        uint256 detectionBps = uint256(p.baseAuditBps) * (BPS - COLLUSION_BPS) / BPS;
+        uint256 capture = _captureProbability(p.panelSize);
+        uint256 detectionBps = uint256(p.baseAuditBps) * (BPS - COLLUSION_BPS) / BPS * (WAD - capture) / WAD;
         uint256 share = BPS - p.protocolFeeBps;
         if (detectionBps * (share + p.collateralBps) <= BPS * share) {
             revert JobMarketUnsafeParams(detectionBps, share, p.collateralBps);
@@ -402,7 +406,6 @@ abstract contract JobLedger is IJobMarket, ICollateralKeeper {
         // for a one-job batch (the worst case): the refund, the slash shares of the worker's
         // collateral, and every honest panelist's bond; what it risks: the accusation bond,
         // the batch's collateral. The bet must lose.
-        uint256 capture = _captureProbability(p.panelSize);
         uint256 prize = BPS + uint256(p.collateralBps) * (p.slashCheatedBps + p.slashVerifiersBps) / BPS
             + uint256(p.panelSize) * p.collateralBps;
         if (capture * prize >= (WAD - capture) * p.collateralBps) revert JobMarketCapturablePanel(p.panelSize, capture);

@@ -198,8 +198,9 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
                 audit.deadline = uint40(block.timestamp + _verdictWindow);
                 _requestDraw(jobId, audit);
             } else {
+                // No quorum in any round: nothing was proven either way.
                 (uint256 accepts, uint256 rejects) = _tally(jobId);
-                _settle(jobId, audit, batch, accepts >= rejects, accepts, rejects);
+                _settle(jobId, audit, batch, true, false, accepts, rejects);
             }
         }
     }
@@ -313,7 +314,9 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
         _votes[jobId][msg.sender] = accept ? Vote.Accept : Vote.Reject;
         emit VerdictSubmitted(jobId, msg.sender, accept, outputHash);
         (uint256 accepts, uint256 rejects) = _tally(jobId);
-        if (accepts >= _quorum || rejects >= _quorum) _settle(jobId, audit, batch, accepts >= _quorum, accepts, rejects);
+        if (accepts >= _quorum || rejects >= _quorum) {
+            _settle(jobId, audit, batch, accepts >= _quorum, true, accepts, rejects);
+        }
     }
 
     // -------------------------------------------------------------- disputes
@@ -349,14 +352,17 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
         _market.distributeSlash(batchId, penalties, batch.worker, new address[](0));
     }
 
-    /// @dev Settles a dispute. The losing voters lose their bonds; so does a false accuser, or,
-    ///      when the worker lost, an auditor whose accept was overturned. A worker that lost
-    ///      forfeits its batch. The winners share the slashes (and the fee, if the worker won).
+    /// @dev Settles a dispute. `decided`: a side reached the quorum. Then the losing voters lose
+    ///      their bonds; so does a false accuser, or, when the worker lost, an auditor whose
+    ///      accept was overturned; a worker that lost forfeits its batch; the winners share the
+    ///      slashes (and the fee, if the worker won). Undecided, the accusation is void: the job
+    ///      is paid and every bond still held is released.
     function _settle(
         uint256 jobId,
         AuditSlot storage audit,
         IJobMarket.Batch memory batch,
         bool workerWon,
+        bool decided,
         uint256 accepts,
         uint256 rejects
     ) private {
@@ -377,17 +383,17 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
             address member = seats[s];
             if (member == address(0)) continue;
             Vote vote = _votes[jobId][member];
-            if (vote == winning) winners[count++] = member;
-            if (vote == Vote.None || vote == winning) _release(member, jobBond);
+            if (vote == winning && decided) winners[count++] = member;
+            if (vote == Vote.None || vote == winning || !decided) _release(member, jobBond);
             else pool += _penalize(batchId, member, jobBond);
         }
         address accuser = _accusers[jobId];
         address auditor = audit.auditor;
         uint256 accusation = batch.size * jobBond;
         if (workerWon) {
-            // A false accusation loses its bond; one no panelist ever voted on is void.
-            if (accepts + rejects == 0) _release(accuser, accusation);
-            else pool += _penalize(batchId, accuser, accusation);
+            // A false accusation loses its bond; an undecided one is void.
+            if (decided) pool += _penalize(batchId, accuser, accusation);
+            else _release(accuser, accusation);
             // An auditor that accepted (and was then challenged) was right: its bond is free.
             if (auditor != address(0) && auditor != accuser) _release(auditor, jobBond);
         } else {

@@ -141,38 +141,43 @@ class Verifier(NodeDaemon):
             self.store.update_batch_data(a["batchId"], worker=a["worker"], hashes=hashes, seed_block=a["seedBlock"])
             self.store.set_batch_status(a["batchId"], "committed", a["challengeDeadline"])
         elif name == "BatchTaken":  # Keep the protocol live: expire it if the worker goes silent.
-            self.store.add_task(f"expire:{a['batchId']}", a["deadline"] + 1)
+            self._again(f"expire:{a['batchId']}", a["deadline"] + 1)
         elif name in ("BatchDrawn", "AuditsDrawn"):
             selected = set(a.get("jobIds", []))
             for job in selected:  # Keep the protocol live: draw the auditors.
-                self.store.add_task(f"draw:{job}")
+                self._again(f"draw:{job}")
             if self.store.batch(a["batchId"]):
                 if selected:
                     self.store.update_batch_data(a["batchId"], audited=sorted(selected))
                 self.store.set_batch_status(a["batchId"], "drawn")
                 self._sample_for_challenges(a["batchId"], selected)
-        elif name == "DrawRequested":
-            self.store.add_task(f"draw:{a['jobId']}")
+        elif name == "DrawRequested":  # A seat still empty: draw again from the requested block.
+            self._again(f"draw:{a['jobId']}")
         elif name == "BatchFinalized" and self.store.batch(a["batchId"]):
             # Drawn in its finalize, with no event of the draw if nothing was audited: not to draw.
             self.store.set_batch_status(a["batchId"], "finalized")
         elif name == "BatchForfeited" and (found := self.store.batch(a["batchId"])):
             self.store.set_batch_status(a["batchId"], "forfeited")
             for job in found[2].get("bonded", []):
-                self.store.add_task(f"timeout:{job}")  # Its audits are moot: release the bonds.
+                self._again(f"timeout:{job}")  # Its audits are moot: release the bonds.
         elif name == "AuditAssigned":
             self._bonded(a["jobId"], a["verifier"])
             if a["verifier"] == self.address:
                 self.store.add_task(f"audit:{a['jobId']}")
-            self.store.add_task(f"timeout:{a['jobId']}", a["deadline"] + 1)  # Replace it if absent.
+            self._again(f"timeout:{a['jobId']}", a["deadline"] + 1)  # Replace it if absent.
         elif name == "DisputeOpened":
             self._bonded(a["jobId"], a["accuser"])
-            self.store.add_task(f"timeout:{a['jobId']}", int(time.time()) + self._param("verdictWindow") + 1)
+            self._again(f"timeout:{a['jobId']}", int(time.time()) + self._param("verdictWindow") + 1)
         elif name == "PanelistDrawn":
             self._bonded(a["jobId"], a["verifier"])
             if a["verifier"] == self.address:
                 self.store.add_task(f"vote:{a['jobId']}")  # A panel vote: one transaction each.
-            self.store.add_task(f"timeout:{a['jobId']}", a["deadline"] + 1)
+            self._again(f"timeout:{a['jobId']}", a["deadline"] + 1)
+
+    def _again(self, key: str, due: int = 0) -> None:
+        """Schedules a task that may recur for the same job (a draw, a deadline), even if an
+        earlier one of that key is done: the store keeps a task's key once it ran."""
+        self.store.reschedule_task(key, due)
 
     def _bonded(self, job: int, verifier: str) -> None:
         """Remembers the jobs this verifier is bonded on, to free the bonds when they are over."""
@@ -198,11 +203,13 @@ class Verifier(NodeDaemon):
     def _run_task(self, kind: str, job: int, verdicts: dict[int, tuple[bool, bytes]]) -> None:
         game = self.client.game.functions
         task = f"{kind}:{job}"
+        if kind in PIPELINED and job not in verdicts:
+            return  # Not judged (see `judge_all`).
         if kind == "audit":
             accepted, my_hash = verdicts[job]
             self._verdicts.append((task, job, accepted, my_hash))
             if accepted:  # Its bond is freed once the accept has stood its challenge window.
-                self.store.add_task(f"timeout:{job}", int(time.time()) + self._param("challengeWindow") + 1)
+                self._again(f"timeout:{job}", int(time.time()) + self._param("challengeWindow") + 1)
         elif kind == "vote":
             accepted, my_hash = verdicts[job]
             label = "accept" if accepted else "reject"
@@ -312,8 +319,8 @@ class Verifier(NodeDaemon):
         for job in jobs:
             batch = self.store.batch(batch_of(job))
             if batch is None or "hashes" not in batch[2]:
-                log.warning("job unknown to this verifier; rejecting", extra={"job_id": job})
-                verdicts[job] = (False, b"\x00" * 32)
+                # Not judged, so not voted on: a reject it cannot back would be a false accusation.
+                log.warning("job unknown to this verifier; not voting", extra={"job_id": job})
             else:
                 by_model.setdefault(batch[0], []).append((job, batch[2]))
         for model_hex, group in by_model.items():

@@ -126,8 +126,10 @@ interface IJobMarket {
     ///        a panel of fewer than 3 or more than `MAX_PANEL` seats).
     error JobMarketInvalidParams();
     /// @notice The parameters do not make honest work strictly more profitable than cheating:
-    ///         `baseAuditBps * (10000 - COLLUSION_BPS) * (workerShareBps + collateralBps)` must
-    ///         exceed `10000^2 * workerShareBps` (see docs/economics.md).
+    ///         `detectionBps * (workerShareBps + collateralBps)` must exceed
+    ///         `10000 * workerShareBps`, where `detectionBps` is the base audit rate times the
+    ///         honest stake share `1 - COLLUSION_BPS` times the chance colluders do not capture
+    ///         the panel (see docs/economics.md).
     error JobMarketUnsafeParams(uint256 detectionBps, uint256 workerShareBps, uint256 collateralBps);
     /// @notice A panel of `panelSize` seats is too easy to capture for the stakes: colluders
     ///         holding `COLLUSION_BPS` of verifier stake would fill its quorum with probability

@@ -27,7 +27,7 @@ class MarketParams(BaseModel):
 
     protocol_fee_bps: int = 500
     verifier_fee_bps: int = 1000
-    collateral_bps: int = 150_000
+    collateral_bps: int = 200_000
     base_audit_bps: int = 1000
     slash_cheated_bps: int = 5000
     slash_verifiers_bps: int = 3000

@@ -201,7 +201,7 @@ def test_a_batch_worth_more_than_a_verifier_can_bond_exits_5(cli, alice):
     result = cli(
         "--wallet", "alice", "job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "x", "--max-price", "100"
     )
-    assert_one_line_error(result, 5, "batch collateral 1500 over the 500 cap")
+    assert_one_line_error(result, 5, "batch collateral 2000 over the 500 cap")
 
 
 def test_unreachable_rpc_exits_4(cli, alice):

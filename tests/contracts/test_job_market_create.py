@@ -316,29 +316,31 @@ def test_constructor_reverts_if_params_inconsistent(deploy_market, project):
 
 
 def test_constructor_refuses_parameters_under_which_cheating_pays(deploy_market, project):
-    """Finding 6: the old defaults (collateral 2x the price, audits at 10%) let garbage win."""
+    """Finding 6: the old defaults (collateral 2x the price, audits at 10%) let garbage win. A
+    garbage job is caught with probability 10% x 75% (an honest auditor) x 84.375% (an honest
+    panel): 632 basis points."""
     with ape.reverts(
-        project.JobMarket.JobMarketUnsafeParams, detectionBps=750, workerShareBps=9_500, collateralBps=20_000
+        project.JobMarket.JobMarketUnsafeParams, detectionBps=632, workerShareBps=9_500, collateralBps=20_000
     ):
         deploy_market(collateralBps=20_000)
     with ape.reverts(
         project.JobMarket.JobMarketUnsafeParams, detectionBps=0, workerShareBps=9_500, collateralBps=150_000
     ):
         deploy_market(baseAuditBps=0)
-    # The boundary: 750 * (9500 + c) must exceed 10000 * 9500, so c = 117,167 is the least.
+    # The boundary: 632 * (9500 + c) must exceed 10000 * 9500, so c = 140,817 is the least.
     with ape.reverts(project.JobMarket.JobMarketUnsafeParams):
-        deploy_market(collateralBps=117_166)
-    deploy_market(collateralBps=117_167)
+        deploy_market(collateralBps=140_816)
+    deploy_market(collateralBps=140_817)
 
 
 def test_constructor_refuses_a_panel_colluders_could_capture_often_enough_to_pay(deploy_market, project):
-    """Finding 1: with every job audited, a collateral of half the price is enough against
+    """Finding 1: with every job audited, a collateral of 0.6 of the price is enough against
     garbage, but a false accusation against a panel of three would pay; five seats make it lose."""
     # A quarter of the stake fills two of three seats with probability 3 (1/4)^2 (3/4) + (1/4)^3.
     capture = 156_250_000_000_000_000
     with ape.reverts(project.JobMarket.JobMarketCapturablePanel, panelSize=3, captureWad=capture):
-        deploy_market(baseAuditBps=10_000, collateralBps=5_000)
-    deploy_market(baseAuditBps=10_000, collateralBps=5_000, panelSize=5)
+        deploy_market(baseAuditBps=10_000, collateralBps=6_000)
+    deploy_market(baseAuditBps=10_000, collateralBps=6_000, panelSize=5)
 
 
 def test_getters_report_wiring_and_params(market, credit, registry, staking, treasury):

@@ -184,7 +184,7 @@ def test_silent_panel_is_penalised_replaced_and_never_decides_for_the_accuser(
     assert game.DisputeSettled(jobId=job, workerWon=True, acceptVotes=0, rejectVotes=0) in tx.events
     assert game.getAudit(job).status == AuditStatus.UPHELD
     assert market.getBatch(job >> 16).status == BatchStatus.AUDITED  # Not forfeited: the worker is paid.
-    # No panelist ever voted: the accusation is void, neither proven nor false.
+    # No side reached the quorum: the accusation is void, neither proven nor false.
     assert staking.getStake(auditor, VERIFIER).amount == VERIFIER_STAKE
     assert game.bondedOf(auditor) == 0
 

@@ -20,12 +20,15 @@ from node.inference.encoding import encode_output
 from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.inference.models.minilm import MiniLM
 
+from .helpers import BASE_AUDIT_BPS, COLLATERAL_BPS
+
 OPERATOR = 2
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    net = Devnet(tmp_path_factory.mktemp("gateway"), market=MarketParams(base_audit_bps=0, challenge_window=5)).up()
+    market = MarketParams(base_audit_bps=BASE_AUDIT_BPS, collateral_bps=COLLATERAL_BPS, challenge_window=5)
+    net = Devnet(tmp_path_factory.mktemp("gateway"), market=market).up()
     proc = None
     try:
         net.fund(OPERATOR, 1_000)

@@ -1,0 +1,62 @@
+"""`make soak`: the protocol's stateful property test (`bench.invariants`) for at least 10,000
+steps, on a fresh anvil; writes `bench/results/soak.json` (`{"steps", "violations", "seconds"}`).
+
+    python -m bench.soak [--steps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from bench.invariants import Stats, machine
+from node.chain.anvil import Anvil
+
+RESULTS = Path(__file__).resolve().parent / "results"
+STEPS_PER_RUN = 50
+
+
+def soak(steps: int) -> dict[str, object]:
+    stats = Stats()
+    started = time.monotonic()
+    with Anvil(accounts=12) as anvil:
+        protocol = machine(anvil, stats)
+        config = settings(
+            max_examples=max(1, steps // STEPS_PER_RUN),
+            stateful_step_count=STEPS_PER_RUN,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        # A violation is recorded in `stats.violations`; the shrunk example is printed above.
+        with contextlib.suppress(AssertionError):
+            run_state_machine_as_test(protocol, settings=config)
+    return {
+        "steps": stats.steps,
+        "violations": stats.violations,
+        "seconds": round(time.monotonic() - started, 1),
+        "transactions": stats.sent,
+        "refused": stats.reverted,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The stateful property test, long.")
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=RESULTS / "soak.json")
+    args = parser.parse_args(argv)
+    result = soak(args.steps)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 1 if result["violations"] or result["steps"] < args.steps else 0  # type: ignore[operator]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""A short run of the protocol's stateful property test (`bench.invariants`); `make soak` runs
+it for 10,000 steps."""
+
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from bench.invariants import Stats, machine
+from node.chain.anvil import Anvil
+
+
+def test_random_interleavings_of_every_party_keep_the_books_locks_and_honest_parties_whole():
+    stats = Stats()
+    with Anvil(accounts=12) as anvil:
+        config = settings(
+            max_examples=4,
+            stateful_step_count=30,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        run_state_machine_as_test(machine(anvil, stats), settings=config)
+    assert not stats.violations
+    assert stats.steps >= 60
+    assert stats.sent > 2 * stats.reverted  # Most calls are in turn: the run exercises the protocol.
