@@ -16,7 +16,7 @@ with real signed transactions:
 - expired:   create, take on, expire after the deadline
 
 The market refuses parameters under which cheating pays, so no deployment audits nothing. The
-bench deploys with a base audit rate of 0.1% (and the collateral that makes it safe) and counts
+bench deploys with a base audit rate of 0.2% (and the collateral that makes it safe) and counts
 only the batches whose draw selects none as unaudited, committing another when one is selected:
 a path's gas does not depend on the rate, only on which jobs are selected.
 
@@ -86,8 +86,8 @@ from node.chain.tx import TxSender
 from node.config import WorkerSettings
 
 PAYMENT = CREDIT_UNIT
-BASE_AUDIT_BPS = 10
-COLLATERAL_BPS = 14_000_000  # 1,400 times the price: 7 * (9,500 + c) > 10,000 * 9,500.
+BASE_AUDIT_BPS = 20
+COLLATERAL_BPS = 8_000_000  # 800 times the price: 12 * (9,500 + c) > 10,000 * 9,500.
 MODEL_ID = "0x" + keccak(b"gas-bench-model").hex()
 TRIES = 50  # Batches committed until one's draw selects none.
 AUDIT_DISPUTED = 4

@@ -18,9 +18,9 @@ from node.inference.models.digits import encode_pixels
 
 EMBED_PRICE, DIGIT_PRICE = 20_000, 2_000
 FINALIZED, REJECTED, FORFEITED, EXPIRED = "finalized", "rejected", "forfeited", "expired"
-# The node tests' market: audits at 0.1% (almost no job is audited unless a test asks for it),
+# The node tests' market: audits at 0.2% (almost no job is audited unless a test asks for it),
 # with the collateral that makes that rate safe (the market refuses less).
-BASE_AUDIT_BPS, COLLATERAL_BPS = 10, 14_000_000
+BASE_AUDIT_BPS, COLLATERAL_BPS = 20, 8_000_000
 DIGITS = load_digits()
 
 
@@ -97,7 +97,7 @@ def balance(devnet: Devnet, index: int) -> int:
 
 
 def node_devnet(root: Path) -> Iterator[Devnet]:
-    """A devnet for a module of node tests: a 0.1% base audit rate, a 6 s challenge window, and
+    """A devnet for a module of node tests: a 0.2% base audit rate, a 6 s challenge window, and
     requesters 2-5 funded."""
     market = MarketParams(
         base_audit_bps=BASE_AUDIT_BPS, collateral_bps=COLLATERAL_BPS, challenge_window=6, verdict_window=10
