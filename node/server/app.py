@@ -25,7 +25,7 @@ from node.server import MAX_RESULTS
 from node.store import Store
 
 # The worker's local statuses of batches it has committed (see `node.worker`).
-SERVED_STATUSES = frozenset({"committed", "finalized"})
+SERVED_STATUSES = frozenset({"committed", "finalized", "forfeited"})
 
 
 @dataclass

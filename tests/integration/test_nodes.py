@@ -154,7 +154,7 @@ def test_nodes_killed_mid_flight_resume_from_cursor_without_repeating_transactio
     client = requester(devnet, 2)
     subs = [
         client.submit(
-            MiniLM.name, [b"sentence %d of batch %d" % (i, b) for i in range(10)], EMBED_PRICE, audit_bps=2_000
+            MiniLM.name, [b"sentence %d of batch %d" % (i, b) for i in range(20)], EMBED_PRICE, audit_bps=2_000
         )
         for b in range(3)
     ]
