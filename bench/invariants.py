@@ -193,7 +193,8 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.stats.steps += 1
         a = self.arena
         m = a.market.functions
-        owed = sum(m.balanceOf(s.address).call() + m.feesOwed(s.address).call() for s in (*a.tx, *a.extra))
+        owed = sum(m.balanceOf(s.address).call() for s in (*a.tx, *a.extra))
+        owed += sum(m.feesOwed(w.address).call() for w in a.workers)  # Only workers' payouts owe fees.
         escrow = 0
         for batch_id in self.batches:
             b = m.getBatch(batch_id).call()
@@ -206,11 +207,11 @@ class ProtocolMachine(RuleBasedStateMachine):
     @invariant()
     def locks_within_stakes(self) -> None:
         a = self.arena
-        for s in (*a.tx, *a.extra):
-            for role in (0, 1):
-                stake = a.staking.functions.getStake(s.address, role).call()
-                if stake[1] > stake[0]:
-                    self._violation(f"{s.address} role {role}: locked {stake[1]} > stake {stake[0]}")
+        staked = [*((w, 0) for w in a.workers), *((v, 1) for v in (*a.honest, *a.extra))]
+        for s, role in staked:
+            stake = a.staking.functions.getStake(s.address, role).call()
+            if stake[1] > stake[0]:
+                self._violation(f"{s.address} role {role}: locked {stake[1]} > stake {stake[0]}")
 
     @invariant()
     def honest_parties_lose_nothing(self) -> None:
