@@ -42,7 +42,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 MODEL_ID = "0x" + keccak(b"adversary-model").hex()
 PRICE = CREDIT_UNIT // 10  # 0.1 credit a job: a batch's collateral stays far under the cap.
 WORKER, VERIFIER = 0, 1
-HONEST_STAKE = 2_000  # Credits, for each of the five honest verifiers.
+HONEST_STAKE = 20_000  # Credits, for each of the five honest verifiers: bonds barely move it.
 COMPUTE = 0.93  # What computing a job costs a worker, of the price: nearly all it earns.
 VERIFY = 0.01  # What re-running a job costs a verifier, of the price.
 
@@ -193,7 +193,8 @@ class Arena:
         if not finalize:
             return
         self.mine(self.window + 1)
-        self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
+        if self.status(batch_id) in (BatchStatus.COMMITTED, BatchStatus.DRAWN):
+            self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
         jobs = list(truth)
         for _ in range(40):  # Rounds of keeper duties until every audit is over.
             if self.status(batch_id) != BatchStatus.AUDITED:
@@ -229,7 +230,8 @@ class Arena:
                     self.keeper.transact(self.game.functions.resolveTimeouts(due))
         if self.status(batch_id) == BatchStatus.AUDITED:
             self.mine(self.window + 1)
-            self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
+            if self.game.functions.batchAudits(batch_id).call()[0] == 0:
+                self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
         release = [j for j in jobs if self.audit(j)[0] in (AuditStatus.ACCEPTED, *OPEN)]
         if release:
             self.mine(self.window + 1)
@@ -395,7 +397,7 @@ def false_accusations(rounds: int, addresses: int, name: str) -> Outcome:
     stakes = [HONEST_STAKE * 5 / 3 / addresses] * addresses
     with Anvil(accounts=12) as anvil:
         arena = Arena(anvil, colluders=[max(1_000, round(s)) for s in stakes])
-        accuser = arena.new_verifier(1_000)
+        accuser = arena.new_verifier(HONEST_STAKE)  # Never on its own panel, whatever its stake.
         coalition = [arena.requester, accuser, *arena.colluders]
         partners = {c.address for c in arena.colluders}
         honest, attack = Tally(), Tally()
