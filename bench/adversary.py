@@ -201,6 +201,8 @@ class Arena:
                 break
             progressed = False
             for job in jobs:
+                if self.status(batch_id) != BatchStatus.AUDITED:
+                    break  # Forfeited: the other audits are moot.
                 status, auditor, panel = self.audit(job)
                 if status in (AuditStatus.DRAWING, AuditStatus.DISPUTED) and self._draw(job):
                     progressed = True
