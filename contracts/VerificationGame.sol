@@ -45,6 +45,11 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
         address auditor;
     }
 
+    struct Dispute {
+        address accuser;
+        uint40 snapshotBlock;
+    }
+
     /// @dev A batch's verification, in one slot: its open audits and disputes, until when its
     ///      jobs may be challenged (accepts extend it), and whether a cheat was proven.
     struct BatchAudits {
@@ -61,7 +66,10 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
     uint256 private immutable _challengeWindow;
 
     mapping(uint256 jobId => AuditSlot) private _audits;
-    mapping(uint256 jobId => address) private _accusers;
+    /// @dev A dispute's accuser, and the block its panel's pool is taken at: the block that opened
+    ///      it. Every seat of the dispute, in every round, is drawn from that pool, so no stake
+    ///      added once the dispute was open takes part, however often a draw has to be retried.
+    mapping(uint256 jobId => Dispute) private _disputes;
     mapping(uint256 jobId => address[]) private _panels;
     mapping(uint256 jobId => mapping(address verifier => Vote)) private _votes;
     /// @dev Everyone who has been on the job (auditor, accuser, panelist): never drawn for it again.
@@ -234,7 +242,7 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
             deadline: audit.deadline,
             seedBlock: audit.seedBlock,
             auditor: audit.auditor,
-            accuser: _accusers[jobId],
+            accuser: _disputes[jobId].accuser,
             panel: _panels[jobId]
         });
     }
@@ -324,7 +332,7 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
     function _openDispute(uint256 jobId, AuditSlot storage audit, address accuser, bool isChallenge, uint256 bond)
         private
     {
-        _accusers[jobId] = accuser;
+        _disputes[jobId] = Dispute({accuser: accuser, snapshotBlock: uint40(block.number)});
         _onJob[jobId][accuser] = true;
         _panels[jobId] = new address[](_panelSize);
         audit.status = AuditStatus.Disputed;
@@ -387,7 +395,7 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
             if (vote == Vote.None || vote == winning || !decided) _release(member, jobBond);
             else pool += _penalize(batchId, member, jobBond);
         }
-        address accuser = _accusers[jobId];
+        address accuser = _disputes[jobId].accuser;
         address auditor = audit.auditor;
         uint256 accusation = batch.size * jobBond;
         if (workerWon) {
@@ -422,11 +430,11 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
     ) private {
         uint256 jobBond = _market.collateralFor(batch.price);
         if (audit.auditor != address(0)) {
-            bool accused = _accusers[jobId] == audit.auditor;
+            bool accused = _disputes[jobId].accuser == audit.auditor;
             if (!accused) _release(audit.auditor, jobBond);
         }
         if (audit.status == AuditStatus.Disputed) {
-            _release(_accusers[jobId], batch.size * jobBond);
+            _release(_disputes[jobId].accuser, batch.size * jobBond);
             address[] storage seats = _panels[jobId];
             for (uint256 s; s < seats.length; ++s) {
                 if (seats[s] != address(0)) _release(seats[s], jobBond);
@@ -442,15 +450,10 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
 
     function _drawAuditor(uint256 jobId, AuditSlot storage audit, IJobMarket.Batch memory batch) private {
         uint256 jobBond = _market.collateralFor(batch.price);
-        bytes32 seed;
-        uint256 snapshot;
-        if (audit.seedBlock == 0) {
-            // The first draw: the batch's seed, over the pool as it stood at the commit.
-            seed = _seeds[AuditDraw.batchOf(jobId)];
-            snapshot = batch.seedBlock - 1;
-        } else {
-            (seed, snapshot) = _pendingSeed(jobId, audit.seedBlock);
-        }
+        // Always over the pool as it stood at the commit: a retried draw, or a replacement's,
+        // gets fresh randomness but never a pool with stake added since.
+        uint256 snapshot = batch.seedBlock - 1;
+        bytes32 seed = audit.seedBlock == 0 ? _seeds[AuditDraw.batchOf(jobId)] : _pendingSeed(jobId, audit.seedBlock);
         // Eligible only with the batch's whole collateral free, so that it can afford to reject.
         (address verifier,) = _draw(jobId, seed, snapshot, batch, batch.size * jobBond, 0);
         if (verifier == address(0)) {
@@ -466,7 +469,8 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
     }
 
     function _drawPanel(uint256 jobId, AuditSlot storage audit, IJobMarket.Batch memory batch) private {
-        (bytes32 seed, uint256 snapshot) = _pendingSeed(jobId, audit.seedBlock);
+        bytes32 seed = _pendingSeed(jobId, audit.seedBlock);
+        uint256 snapshot = _disputes[jobId].snapshotBlock;
         uint256 jobBond = _market.collateralFor(batch.price);
         address[] storage seats = _panels[jobId];
         uint40 deadline = uint40(block.timestamp + _verdictWindow);
@@ -520,14 +524,12 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
         emit DrawRequested(jobId, seedBlock);
     }
 
-    /// @dev The randomness of a requested draw, and its pool snapshot (the block before). A
-    ///      seed out of `blockhash` reach is replaced by one fixed by the request alone: waiting
-    ///      never buys a fresh draw.
-    function _pendingSeed(uint256 jobId, uint256 seedBlock) private view returns (bytes32 seed, uint256 snapshot) {
+    /// @dev The randomness of a requested draw. A seed out of `blockhash` reach is replaced by
+    ///      one fixed by the request alone: waiting never buys a fresh draw.
+    function _pendingSeed(uint256 jobId, uint256 seedBlock) private view returns (bytes32 seed) {
         if (block.number <= seedBlock) revert GameSeedPending(jobId, seedBlock);
         seed = blockhash(seedBlock);
         if (seed == bytes32(0)) seed = keccak256(abi.encode(jobId, seedBlock));
-        return (seed, seedBlock - 1);
     }
 
     // ------------------------------------------------------------------ bonds

@@ -94,6 +94,7 @@ def test_finalize_batches_pays_worker_minus_protocol_fee(proto, market, staking,
     batch_id = proto.unaudited_batch(requester, worker, b"a", b"b", b"c")
     proto.after(WINDOW)
     worker_before, treasury_before = market.balanceOf(worker), market.balanceOf(treasury)
+    locked = staking.getStake(worker, WORKER).locked  # With the tries `unaudited_batch` made.
     tx = market.finalizeBatches([batch_id], sender=outsider)
     assert tx.events.filter(market.BatchDrawn) == []  # Drawn here, nothing audited: BatchFinalized says so.
     payment, fee = 3 * (PRICE - PROTOCOL), 3 * PROTOCOL
@@ -105,7 +106,7 @@ def test_finalize_batches_pays_worker_minus_protocol_fee(proto, market, staking,
     assert market.feesOwed(worker) == fee  # Owed to the treasury until `collectFees`.
     assert market.balanceOf(treasury) == treasury_before
     assert market.getBatch(batch_id).status == BatchStatus.FINALIZED
-    assert staking.getStake(worker, WORKER).locked == 0
+    assert staking.getStake(worker, WORKER).locked == locked - 3 * COLLATERAL
 
 
 def test_collect_fees_credits_owed_fees_to_treasury_and_skips_accounts_owing_nothing(

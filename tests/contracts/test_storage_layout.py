@@ -83,6 +83,6 @@ def test_contracts_keep_their_state_in_declared_order():
         ("_nextBatchId", 5), ("_modelTerms", 6),
     ]  # fmt: skip
     assert [label for label, _ in variables("VerificationGame")] == [
-        "_audits", "_accusers", "_panels", "_votes", "_onJob", "_batchAudits", "_seeds", "_bonded",
+        "_audits", "_disputes", "_panels", "_votes", "_onJob", "_batchAudits", "_seeds", "_bonded",
     ]  # fmt: skip
     assert [label for label, _ in variables("Staking")] == ["_stakes", "_workerUrls", "_pool"]

@@ -262,6 +262,45 @@ def test_stake_added_after_the_commit_is_never_drawn_for_it(
     assert len(assigned) == 8 and sybil.address not in assigned
 
 
+def _whale(accounts, owner, credit, staking):
+    whale = accounts.generate_test_account()
+    owner.transfer(whale, 10**18)
+    credit.mint(whale, 100_000 * CREDIT, sender=owner)
+    credit.approve(staking, 2**256 - 1, sender=whale)
+    return whale
+
+
+def test_a_retried_auditor_draw_keeps_the_pool_of_the_commit(
+    proto, market, game, staking, credit, owner, accounts, chain, requester, worker, verifiers
+):
+    """Finding 2, found by the adversary simulator: a draw that finds no one is retried from a
+    later block, and must not take in the stake staked since (else voiding the pool, then
+    staking a sybil, would steer the audit)."""
+    batch_id = proto.committed_batch(requester, worker, audit_bps=10_000)
+    for v in verifiers:
+        staking.requestExit(VERIFIER, sender=v)  # Their entries are void: the first draw finds no one.
+    market.drawAudits([batch_id], sender=worker)
+    job = job_id(batch_id)
+    assert not game.drawVerifiers([job], sender=worker).decode_logs(game.AuditAssigned)
+    whale = _whale(accounts, owner, credit, staking)
+    staking.stake(VERIFIER, 100_000 * CREDIT, "", sender=whale)
+    for _ in range(5):
+        chain.mine(1)
+        assert not game.drawVerifiers([job], sender=worker).decode_logs(game.AuditAssigned)
+    assert game.getAudit(job).status == AuditStatus.DRAWING
+
+
+def test_a_panel_is_drawn_from_the_pool_of_the_block_that_opened_the_dispute(
+    proto, market, game, staking, credit, owner, accounts, chain, requester, worker, verifiers
+):
+    job, address = proto.audited_job(requester, worker)
+    game.submitVerdict(job, False, OUT, sender=by_address(verifiers, address))
+    whale = _whale(accounts, owner, credit, staking)
+    staking.stake(VERIFIER, 100_000 * CREDIT, "", sender=whale)  # 10 times the others, after the reject.
+    panel = proto.dispute_panel(job, worker)
+    assert len(panel) == 3 and whale.address not in panel
+
+
 def test_an_exit_does_not_move_other_verifiers_in_the_draw(staking, chain, verifiers, staked):
     """Finding 2: the pool only grows, so leaving cannot shift who a draw lands on."""
     snapshot = chain.blocks.head.number
