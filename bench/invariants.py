@@ -241,7 +241,7 @@ class ProtocolMachine(RuleBasedStateMachine):
     def _check_terminal(self) -> None:
         """Time passes and keepers do what anyone may: every batch and audit must end."""
         a = self.arena
-        for _ in range(12):
+        for _ in range(40):  # Enough for a dispute's three rounds with retried draws.
             a.mine(1_300, 300)
             for batch_id in self.batches:
                 for call in ("expireBatches", "drawAudits", "finalizeBatches"):
