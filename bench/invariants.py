@@ -17,10 +17,14 @@ at least 10,000 steps (`bench.soak`).
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from eth_utils import keccak
+from eth_abi import decode, encode
+from eth_utils import function_signature_to_4byte_selector, keccak
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -33,6 +37,60 @@ from node.chain.tx import TransactionFailedError, TxSender
 LIVE = {BatchStatus.OPEN, BatchStatus.TAKEN, BatchStatus.COMMITTED, BatchStatus.DRAWN, BatchStatus.AUDITED}
 TERMINAL = {BatchStatus.FINALIZED, BatchStatus.EXPIRED, BatchStatus.CANCELLED, BatchStatus.FORFEITED}
 OPEN_AUDITS = {AuditStatus.DRAWING, AuditStatus.ASSIGNED, AuditStatus.DISPUTED}
+
+
+class Reads:
+    """View calls sent as one JSON-RPC batch: the checks run after every step read some fifty
+    values, and web3's per-call encoding and middleware would make them most of a soak's time."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.calls: list[tuple[str, bytes, tuple[str, ...]]] = []
+
+    def add(self, contract: Any, name: str, *args: Any) -> int:
+        selector, inputs, outputs = _abi_of(contract.address, json.dumps(contract.abi), name)
+        self.calls.append((contract.address, selector + encode(inputs, args), outputs))
+        return len(self.calls) - 1
+
+    def send(self) -> list[Any]:
+        """Every value added, in order; a single output is returned bare."""
+        body = [
+            {
+                "jsonrpc": "2.0",
+                "id": i,
+                "method": "eth_call",
+                "params": [{"to": to, "data": "0x" + data.hex()}, "latest"],
+            }
+            for i, (to, data, _) in enumerate(self.calls)
+        ]
+        request = urllib.request.Request(self.url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            replies = {r["id"]: r for r in json.load(response)}
+        values = []
+        for i, (_, _, outputs) in enumerate(self.calls):
+            if "error" in replies[i]:
+                raise RuntimeError(f"view call {i} failed: {replies[i]['error']}")
+            value = decode(outputs, bytes.fromhex(replies[i]["result"][2:]))
+            values.append(value[0] if len(outputs) == 1 else value)
+        self.calls = []
+        return values
+
+
+@cache
+def _abi_of(address: str, abi: str, name: str) -> tuple[bytes, tuple[str, ...], tuple[str, ...]]:
+    (fn,) = (e for e in json.loads(abi) if e.get("type") == "function" and e["name"] == name)
+
+    def kind(p: dict[str, Any]) -> str:
+        if p["type"].startswith("tuple"):
+            return "(" + ",".join(kind(c) for c in p["components"]) + ")" + p["type"][5:]
+        return str(p["type"])
+
+    inputs = tuple(kind(p) for p in fn["inputs"])
+    return (
+        function_signature_to_4byte_selector(f"{name}({','.join(inputs)})"),
+        inputs,
+        tuple(kind(p) for p in fn["outputs"]),
+    )
 
 
 @dataclass
@@ -61,6 +119,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         self.honest_verifiers = {v.address for v in a.honest[1:]}
         self.absent: set[str] = set()
         self.from_block = a.w3.eth.block_number + 1
+        self.reads = Reads(a.anvil.url)
 
     def teardown(self) -> None:
         try:
@@ -191,25 +250,36 @@ class ProtocolMachine(RuleBasedStateMachine):
     @invariant()
     def books_balance(self) -> None:
         self.stats.steps += 1
-        a = self.arena
-        m = a.market.functions
-        owed = sum(m.balanceOf(s.address).call() for s in (*a.tx, *a.extra))
-        owed += sum(m.feesOwed(w.address).call() for w in a.workers)  # Only workers' payouts owe fees.
-        escrow = 0
+        a, r = self.arena, self.reads
+        for s in (*a.tx, *a.extra):
+            r.add(a.market, "balanceOf", s.address)
+        for w in a.workers:  # Only workers' payouts owe fees.
+            r.add(a.market, "feesOwed", w.address)
+        accounts = len(r.calls)
         for batch_id in self.batches:
-            b = m.getBatch(batch_id).call()
+            r.add(a.market, "getBatch", batch_id)
+            r.add(a.market, "auditFeesPaid", batch_id)
+        r.add(a.credit, "balanceOf", a.market.address)
+        values = r.send()
+        owed, batches, held = sum(values[:accounts]), values[accounts:-1], values[-1]
+        escrow = 0
+        for b, fees_paid in zip(batches[::2], batches[1::2], strict=True):
             if BatchStatus(b[8]) in LIVE:
-                escrow += b[2] * (b[1] + m.premiumFor(b[1], b[3]).call()) - m.auditFeesPaid(batch_id).call()
-        held = a.credit.functions.balanceOf(a.market.address).call()
+                r.add(a.market, "premiumFor", b[1], b[3])
+                escrow += b[2] * b[1] - fees_paid
+        premiums = r.send() if r.calls else []
+        live = [b for b in batches[::2] if BatchStatus(b[8]) in LIVE]
+        escrow += sum(b[2] * premium for b, premium in zip(live, premiums, strict=True))
         if held != owed + escrow:
             self._violation(f"market holds {held}, owes {owed} + escrow {escrow}")
 
     @invariant()
     def locks_within_stakes(self) -> None:
-        a = self.arena
+        a, r = self.arena, self.reads
         staked = [*((w, 0) for w in a.workers), *((v, 1) for v in (*a.honest, *a.extra))]
         for s, role in staked:
-            stake = a.staking.functions.getStake(s.address, role).call()
+            r.add(a.staking, "getStake", s.address, role)
+        for (s, role), stake in zip(staked, r.send(), strict=True):
             if stake[1] > stake[0]:
                 self._violation(f"{s.address} role {role}: locked {stake[1]} > stake {stake[0]}")
 
@@ -242,7 +312,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         """Time passes and keepers do what anyone may: every batch and audit must end."""
         a = self.arena
         for _ in range(40):  # Enough for a dispute's three rounds with retried draws.
-            a.mine(1_300, 300)
+            a.mine(1_300, 2)  # Past every deadline; a block for pending seeds.
             for batch_id in self.batches:
                 for call in ("expireBatches", "drawAudits", "finalizeBatches"):
                     self._send(a.keeper, getattr(a.market.functions, call)([batch_id]), counted=False)
@@ -255,14 +325,27 @@ class ProtocolMachine(RuleBasedStateMachine):
             statuses = [BatchStatus(a.market.functions.getBatch(b).call()[8]) for b in self.batches]
             if all(s in TERMINAL for s in statuses):
                 break
+        stuck = []
         for batch_id in self.batches:
             status = BatchStatus(a.market.functions.getBatch(batch_id).call()[8])
-            if status not in TERMINAL:
-                self._violation(f"batch {batch_id} stuck {status.name}")
-            for i in range(len(a.inputs[batch_id])):
-                audit = AuditStatus(a.game.functions.getAudit(job_id(batch_id, i)).call()[0])
-                if audit in OPEN_AUDITS or audit == AuditStatus.ACCEPTED:  # An accept's bond is freed too.
-                    self._violation(f"audit of job {job_id(batch_id, i)} stuck {audit.name}")
+            audits = [a.game.functions.getAudit(job_id(batch_id, i)).call() for i in range(len(a.inputs[batch_id]))]
+            open_audits = [
+                f"job {i} {AuditStatus(audit[0]).name} {audit}"
+                for i, audit in enumerate(audits)
+                if AuditStatus(audit[0]) in OPEN_AUDITS or audit[0] == AuditStatus.ACCEPTED  # An accept's bond too.
+            ]
+            if status not in TERMINAL or open_audits:
+                stuck.append(f"batch {batch_id} stuck {status.name} ({self._refusal(batch_id)}): {open_audits}")
+        if stuck:
+            self._violation("; ".join(stuck))
+
+    def _refusal(self, batch_id: int) -> str:
+        """Why a keeper's finalize of the batch is refused now, for the report."""
+        try:
+            self.arena.keeper.transact(self.arena.market.functions.finalizeBatches([batch_id]))
+            return "finalize lands"
+        except (ContractRevertError, TransactionFailedError) as e:
+            return f"finalize refused: {e}"
 
     def _violation(self, what: str) -> None:
         self.stats.violations.append(what)

@@ -475,6 +475,7 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
         address[] storage seats = _panels[jobId];
         uint40 deadline = uint40(block.timestamp + _verdictWindow);
         bool full = true;
+        bool seated;
         uint256 nonce;
         for (uint256 s; s < seats.length; ++s) {
             if (seats[s] != address(0)) continue;
@@ -486,9 +487,13 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
             }
             _bonded[member] += jobBond;
             seats[s] = member;
+            seated = true;
             emit PanelistDrawn(jobId, member, s, deadline, jobBond);
         }
-        audit.deadline = deadline;
+        // A new panelist gets a whole window to vote. A draw that seats no one leaves the
+        // round's deadline alone: otherwise retrying draws from an exhausted pool, block after
+        // block, would hold the dispute (and the worker's pay) open for ever.
+        if (seated) audit.deadline = deadline;
         if (full) audit.seedBlock = 0;
         else _requestDraw(jobId, audit);
     }

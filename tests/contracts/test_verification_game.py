@@ -189,6 +189,27 @@ def test_silent_panel_is_penalised_replaced_and_never_decides_for_the_accuser(
     assert game.bondedOf(auditor) == 0
 
 
+def test_retried_panel_draws_that_seat_no_one_never_hold_a_dispute_open(
+    proto, market, game, requester, worker, verifiers, outsider
+):
+    """Finding 1 (liveness): with the pool exhausted, a draw retried every block seats no one and
+    does not move the round's deadline, so the dispute still ends after its rounds."""
+    job, _, _ = _rejected(proto, game, requester, worker, verifiers)
+    proto.after(VERDICT_WINDOW)
+    game.resolveTimeouts([job], sender=outsider)  # Round 0 was silent: its panel is out.
+    assert len(proto.dispute_panel(job, outsider)) == 1  # The one verifier left.
+    deadline = game.getAudit(job).deadline
+    for _ in range(2):  # The griefer retries through the round: no one is left to seat.
+        proto.after(VERDICT_WINDOW // 2)
+        assert proto.dispute_panel(job, worker) == [] and game.getAudit(job).deadline == deadline
+    game.resolveTimeouts([job], sender=outsider)
+    proto.dispute_panel(job, worker)
+    proto.after(VERDICT_WINDOW)
+    tx = game.resolveTimeouts([job], sender=outsider)
+    assert game.DisputeSettled(jobId=job, workerWon=True, acceptVotes=0, rejectVotes=0) in tx.events
+    assert market.getBatch(job >> 16).status == BatchStatus.AUDITED
+
+
 def test_replacement_auditor_is_drawn_from_a_block_after_the_timeout(
     proto, market, game, staking, requester, worker, verifiers, outsider
 ):
