@@ -1,21 +1,21 @@
-"""Detection rate of a cheating worker, measured on a devnet against the theory 1 - (1 - p)^k.
+"""Detection of a cheating worker, measured on a devnet against the theory 1 - (1 - p)^k.
 
     python -m bench.detection [--jobs 4096] [--cheat-rate 0.25] [--audit-rate 0.1]
 
 A worker that answers a fraction r of its digit jobs with another input's label (fault injection)
-runs against three honest verifiers (an auditor and a dispute panel of two) with audit rate p.
-After every job is final, the bench re-runs the model itself to find which committed hashes were
-wrong (the cheats) and reads from the chain which of them were rejected (caught).
+runs against four honest verifiers (an auditor and a dispute panel) with audit rate p, in small
+batches so that the number k of cheats in a batch varies. After every batch is final, the bench
+re-runs the model itself to find which commitments were wrong (the cheats) and reads from the
+chain which batches were forfeited (caught). The verifiers make no challenges of their own
+here, which would only catch more.
 
-Each cheat is audited with probability p, independently (the draw is per job), and an audited
-cheat is always rejected, so a worker that cheats k times is caught at least once with
-probability 1 - (1 - p)^k. The bench groups the cheats, in job order, into disjoint runs of k
-and compares the fraction of runs caught with the theory.
+Each job is audited with probability p, independently (the draw is per job), and an audited
+cheat is always proven, which forfeits the whole batch; so a batch with k cheats is caught with
+probability 1 - (1 - p)^k, and a batch with none never is. The bench groups the batches by k and
+compares the fraction caught with the theory.
 
-Every group size is read from the same cheats, so one low or high draw moves them all, and five
-95% intervals would together miss the theory in far more than 5% of runs. The intervals are
-therefore simultaneous: Wilson intervals at the Bonferroni level 1 - 0.05/5 each, so that all
-five hold together in at least 95% of runs when the theory is right.
+The intervals are simultaneous: Wilson intervals at the Bonferroni level 1 - 0.05/m each, for m
+groups, so that all hold together in at least 95% of runs when the theory is right.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from web3.logs import DISCARD
 
 from bench.common import wilson
 from node.chain.deploy import MarketParams
+from node.chain.protocol import BatchStatus, job_id, result_commitment
 from node.devnet import Devnet
 from node.inference.engine import InferenceEngine
 from node.inference.models.digits import encode_pixels
@@ -41,11 +42,12 @@ from node.inference.models.digits import encode_pixels
 MODEL = "digits-mlp"
 PRICE = 1_000
 REQUESTER = 2
-BATCH = 64
+BATCH = 8  # At r = 0.25 a batch holds from 0 to about 5 cheats.
 JOBS = 4096
-GROUP_SIZES = (1, 2, 5, 10, 20)
+GROUP_SIZES = (0, 1, 2, 3, 4)
 CONFIDENCE = 0.95  # Simultaneous, over all the group sizes.
 Z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / (2 * len(GROUP_SIZES)))  # About 2.58.
+FINAL = (BatchStatus.FINALIZED, BatchStatus.FORFEITED)
 
 
 def measure(root: Path, jobs: int = JOBS, cheat_rate: float = 0.25, audit_rate: float = 0.1) -> dict[str, Any]:
@@ -57,8 +59,9 @@ def measure(root: Path, jobs: int = JOBS, cheat_rate: float = 0.25, audit_rate: 
         contract = devnet.market_contract
         sender.transact(devnet.credit.functions.approve(contract.address, 2**256 - 1))
         devnet.start_worker("cheater", 6, stake=10**5, faults__wrong_rate=cheat_rate, faults__seed=7)
-        for i in range(3):
-            devnet.start_verifier(f"verifier{i}", 16 + i, stake=10**5)
+        for i in range(4):
+            # Audits alone: challenges (each verifier re-checks a few unaudited jobs) only add.
+            devnet.start_verifier(f"verifier{i}", 16 + i, stake=10**5, challenge_rate=0)
         digits = load_digits()
         inputs = [encode_pixels(digits.data[i % len(digits.data)]) for i in range(jobs)]
         model_id = bytes.fromhex(next(s.model_id for s in devnet.specs if s.name == MODEL)[2:])
@@ -68,71 +71,77 @@ def measure(root: Path, jobs: int = JOBS, cheat_rate: float = 0.25, audit_rate: 
         ]
         first = devnet.w3.eth.block_number + 1
         create = contract.functions.createBatches
-        sent = [sender.send_nowait(create(requests[i : i + 4])) for i in range(0, len(requests), 4)]
+        sent = [sender.send_nowait(create(requests[i : i + 16])) for i in range(0, len(requests), 16)]
         batch_ids = []
         for tx_hash in sent:
             created = contract.events.BatchCreated().process_receipt(sender.wait(tx_hash), errors=DISCARD)
             batch_ids += [e["args"]["batchId"] for e in created]
-        job_ids = [(b << 16) | i for b in batch_ids for i in range(BATCH)]
-        _wait_final(devnet, job_ids)
-        return _score(devnet, first, inputs, job_ids, cheat_rate, audit_rate)
+        _wait_final(devnet, batch_ids)
+        return _score(devnet, first, inputs, batch_ids, cheat_rate, audit_rate)
     finally:
         devnet.down()
 
 
-def _wait_final(devnet: Devnet, job_ids: list[int], timeout: float = 600.0) -> None:
-    """Until every job is finalized or rejected (job statuses 7 and 8)."""
-    status = devnet.market_contract.functions.jobStatus
-    pending = list(job_ids)
+def _wait_final(devnet: Devnet, batch_ids: list[int], timeout: float = 900.0) -> None:
+    """Until every batch is finalized or forfeited."""
+    get = devnet.market_contract.functions.getBatch
+    pending = list(batch_ids)
     deadline = time.monotonic() + timeout
     while pending:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(pending)} jobs not final after {timeout}s")
-        pending = [j for j in pending if status(j).call() not in (7, 8)]
+            raise TimeoutError(f"{len(pending)} batches not final after {timeout}s")
+        pending = [b for b in pending if BatchStatus(get(b).call()[8]) not in FINAL]
         if pending:
             time.sleep(1.0)
 
 
 def _score(
-    devnet: Devnet, first: int, inputs: list[bytes], job_ids: list[int], cheat_rate: float, p: float
+    devnet: Devnet, first: int, inputs: list[bytes], batch_ids: list[int], cheat_rate: float, p: float
 ) -> dict[str, Any]:
-    events = devnet.market_contract.events
-    committed: dict[int, bytes] = {}
-    for e in events.ResultsCommitted().get_logs(from_block=first):
-        for i, h in enumerate(e["args"]["outputHashes"]):
-            committed[(e["args"]["batchId"] << 16) | i] = bytes(h)
-    audited = {e["args"]["jobId"] for e in events.AuditAssigned().get_logs(from_block=first)}
-    # Drawn for audit, but no verifier had the free stake to take it on: not audited.
-    unavailable = {e["args"]["jobId"] for e in events.AuditUnavailable().get_logs(from_block=first)}
-    rejected = {e["args"]["jobId"] for e in events.JobRejected().get_logs(from_block=first)}
+    market, game = devnet.market_contract.events, devnet.game.events
+    committed: dict[int, tuple[str, list[bytes]]] = {
+        e["args"]["batchId"]: (e["args"]["worker"], [bytes(h) for h in e["args"]["outputHashes"]])
+        for e in market.ResultsCommitted().get_logs(from_block=first)
+    }
+    forfeited = {e["args"]["batchId"] for e in market.BatchForfeited().get_logs(from_block=first)}
+    audited = {e["args"]["jobId"] for e in game.AuditAssigned().get_logs(from_block=first)}
+    slashed = [e["args"] for e in market.PartySlashed().get_logs(from_block=first) if e["args"]["role"] == 1]
     engine = InferenceEngine()
     engine.load([MODEL])
     plugin = engine.plugin_by_name(MODEL)
-    honest = [keccak(out) for out in engine.run(plugin.model_id, inputs)]
-    cheats = [j for j, h in zip(job_ids, honest, strict=True) if committed[j] != h]
-    caught = [j in rejected for j in cheats]
-    false_rejections = len(rejected - set(cheats))
+    outputs = engine.run(plugin.model_id, inputs)
+    cheats: dict[int, list[int]] = {}  # Batch id -> the jobs answered wrongly.
+    for n, batch_id in enumerate(batch_ids):
+        worker, hashes = committed[batch_id]
+        cheats[batch_id] = [
+            job_id(batch_id, i)
+            for i, h in enumerate(hashes)
+            if h != result_commitment(worker, job_id(batch_id, i), outputs[n * BATCH + i])
+        ]
     groups = []
     for k in GROUP_SIZES:
-        runs = [caught[i : i + k] for i in range(0, len(caught) - k + 1, k)]
-        hits = sum(any(run) for run in runs)
-        low, high = wilson(hits, len(runs), Z)
+        batches = [b for b in batch_ids if len(cheats[b]) == k]
+        hits = sum(b in forfeited for b in batches)
+        low, high = wilson(hits, len(batches), Z)
         theory = 1 - (1 - p) ** k
         groups.append({
-            "k": k, "trials": len(runs), "caught": hits, "measured": hits / len(runs) if runs else 0.0,
+            "k": k, "trials": len(batches), "caught": hits, "measured": hits / len(batches) if batches else 0.0,
             "ci95": [low, high], "theory": theory, "within_ci": low <= theory <= high,
         })  # fmt: skip
+    audited_cheats = [j for js in cheats.values() for j in js if j in audited]
     return {
         "model": MODEL,
-        "jobs": len(job_ids),
+        "jobs": len(inputs),
+        "batch": BATCH,
         "audit_rate": p,
         "cheat_rate": cheat_rate,
-        "cheats": len(cheats),
+        "cheats": sum(map(len, cheats.values())),
         "audited_jobs": len(audited),
-        "audited_cheats": sum(j in audited for j in cheats),
-        "audits_unavailable": len(unavailable),
-        "caught": sum(caught),
-        "honest_jobs_rejected": false_rejections,
+        "audited_cheats": len(audited_cheats),
+        "audited_cheats_not_caught": sum(j >> 16 not in forfeited for j in audited_cheats),
+        "batches_forfeited": len(forfeited),
+        "honest_batches_forfeited": sum(not cheats[b] for b in forfeited),
+        "verifiers_slashed": len(slashed),
         "groups": groups,
     }
 

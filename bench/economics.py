@@ -172,6 +172,18 @@ def market_accepts(m: object) -> bool:
     return chance * prize < (wad - chance) * c
 
 
+def accepted_at(audit_bps: int, **fields: int) -> MarketParams:
+    """`MarketParams` at this base audit rate, with the collateral raised in whole multiples of
+    the price, from the default, until the market accepts them: a lower audit rate needs more
+    collateral for cheating to lose."""
+    m = MarketParams(base_audit_bps=audit_bps, **fields)
+    while not market_accepts(m):
+        if m.collateral_bps >= 100 * BPS:
+            raise ValueError(f"no collateral up to 100x the price makes audit rate {audit_bps} bps safe")
+        m = m.model_copy(update={"collateral_bps": m.collateral_bps + BPS})
+    return m
+
+
 def capture_condition(p: Params) -> tuple[bool, float, float]:
     """The market's check against panel capture, for a one-job batch (the worst case): the
     chance of capture times what it wins must be below the chance of failure times the bond."""

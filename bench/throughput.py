@@ -38,11 +38,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from eth_utils import event_abi_to_log_topic, keccak
+from eth_utils import keccak
 from web3.contract import Contract
 
 from bench.common import cpu_seconds, paused, peak_rss_mib, sentences
-from node.chain.deploy import CREDIT_UNIT, MarketParams
+from bench.economics import accepted_at
+from node.chain.deploy import CREDIT_UNIT
 from node.chain.events import EventDecoder
 from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
@@ -132,36 +133,37 @@ def size_workloads(cores: int, jobs: int | None = None) -> dict[str, Any]:
 
 
 class Progress:
-    """Counts committed and final jobs from the market's events, reading new blocks only: one
-    raw `eth_getLogs` per poll, decoded with eth-abi (as the nodes' listeners do), so that the
-    requester's polling takes little of the cores it shares with the nodes."""
+    """Counts committed and final jobs from the market's and the game's events, reading new
+    blocks only: one raw `eth_getLogs` per poll, decoded with eth-abi (as the nodes' listeners
+    do), so that the requester's polling takes little of the cores it shares with the nodes. A
+    job is final when its batch is finalized or forfeited, audits and all."""
 
-    EVENTS = ("ResultsCommitted", "BatchFinalized", "JobFinalized", "JobRejected", "AuditAssigned")
+    EVENTS = ("ResultsCommitted", "BatchFinalized", "BatchForfeited", "AuditAssigned", "DisputeOpened")
 
-    def __init__(self, market: Contract, from_block: int):
-        self.market = market
+    def __init__(self, market: Contract, game: Contract, from_block: int):
+        self.w3, self.addresses = market.w3, [market.address, game.address]
         self.first_block = self.next_block = from_block
         self.committed = self.final = self.audited = self.rejected = 0
-        self._decoder = EventDecoder(market.abi)
-        self._topics = ["0x" + event_abi_to_log_topic(market.get_event_by_name(name).abi).hex() for name in self.EVENTS]
+        self._sizes: dict[int, int] = {}
+        self._decoder = EventDecoder([*market.abi, *game.abi])
+        self._topics = list(self._decoder.topics(self.EVENTS).values())
 
     def poll(self) -> None:
-        w3 = self.market.w3
-        head = int(raw_rpc(w3, "eth_blockNumber", []), 16)
+        head = int(raw_rpc(self.w3, "eth_blockNumber", []), 16)
         if head < self.next_block:
             return
-        span = {"address": self.market.address, "fromBlock": hex(self.next_block), "toBlock": hex(head)}
-        logs = raw_rpc(w3, "eth_getLogs", [span | {"topics": [self._topics]}])
+        span = {"address": self.addresses, "fromBlock": hex(self.next_block), "toBlock": hex(head)}
+        logs = raw_rpc(self.w3, "eth_getLogs", [span | {"topics": [self._topics]}])
         for name, args in filter(None, map(self._decoder.decode_raw, logs)):
             if name == "ResultsCommitted":
+                self._sizes[args["batchId"]] = len(args["outputHashes"])
                 self.committed += len(args["outputHashes"])
-            elif name == "BatchFinalized":
-                self.final += args["paidJobs"]
+            elif name in ("BatchFinalized", "BatchForfeited"):
+                self.final += self._sizes[args["batchId"]]
             elif name == "AuditAssigned":
                 self.audited += 1
-            else:  # A job final on its own: its audit accepted, or the job rejected.
-                self.final += 1
-                self.rejected += name == "JobRejected"
+            else:  # A verifier rejected the job, or challenged it.
+                self.rejected += 1
         self.next_block = head + 1
 
 
@@ -195,7 +197,7 @@ def run_workload(
     market = devnet.market_contract
     sender = devnet.senders[REQUESTER]
     model_id = next(s.model_id for s in devnet.specs if s.name == MODEL)
-    progress = Progress(market, devnet.w3.eth.block_number + 1)
+    progress = Progress(market, devnet.game, devnet.w3.eth.block_number + 1)
     pids = {n.name: n.proc.pid for n in devnet.nodes if n.proc is not None}
     pids |= {"anvil": devnet.anvil.pid or 0, "requester (this process)": os.getpid()}
     cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -231,7 +233,7 @@ def run_workload(
 
 def devnet_for(root: Path, workers: int, cores: int, audit_bps: int = 500, **worker_env: Any) -> Devnet:
     """A devnet serving the embedding model, with `workers` workers sharing `cores` threads."""
-    market = MarketParams(base_audit_bps=audit_bps, challenge_window=1, verdict_window=60)
+    market = accepted_at(audit_bps, challenge_window=1, verdict_window=60)  # Its collateral makes p safe.
     devnet = Devnet(root, market=market, models=[MODEL]).up()
     devnet.fund(REQUESTER, 10**6)
     requester, market_contract = devnet.senders[REQUESTER], devnet.market_contract
