@@ -20,6 +20,9 @@ DEV_MNEMONIC = "test test test test test test test test test test test junk"
 _BUNDLED = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
+KEPT_STATES = 1024  # Blocks whose state stays queryable: past any reorg or confirmation depth in use.
+
+
 def anvil_binary() -> str:
     """The anvil executable: on PATH, or the one the npm package installed in the repo."""
     found = shutil.which("anvil")
@@ -92,6 +95,9 @@ class Anvil:
         """Launches anvil and waits until it answers RPC."""
         cmd = [anvil_binary(), "--host", "127.0.0.1", "--port", str(self.port), "--accounts", str(self._accounts)]
         cmd += ["--mnemonic", DEV_MNEMONIC, "--gas-limit", "100000000"]
+        # Past states stay in memory, the most recent only: by default anvil writes older ones to
+        # ~/.foundry/anvil/tmp, and a long soak or a killed devnet left gigabytes there.
+        cmd += ["--prune-history", str(KEPT_STATES)]
         if self._steps_tracing:
             cmd.append("--steps-tracing")
         if self._block_time:
