@@ -475,15 +475,17 @@ def lazy(rounds: int, challenge: float = 0.5) -> Outcome:
 
 
 STRATEGIES: dict[str, Callable[[int], Outcome]] = {
-    "cheating-lone": lambda n: cheating(n, 1.0, 1),
+    # Near break-even rows get more rounds: a lone cheat's profit has a spread of about five
+    # prices a round, and its theory sits a third of a price under honest work.
+    "cheating-lone": lambda n: cheating(8 * n, 1.0, 1),
     "cheating-quarter": lambda n: cheating(max(1, n // 4), 0.25, 4),
     "cheating-all-of-4": lambda n: cheating(max(1, n // 4), 1.0, 4),
     "panel-capture": lambda n: false_accusations(n, 2, "panel capture (25% of stake, 2 addresses)"),
     "sybil-verifiers": lambda n: false_accusations(n, 3, "sybil verifiers (25% of stake, 3 addresses)"),
-    "audit-steering": audit_steering,
+    "audit-steering": lambda n: audit_steering(2 * n),
     "re-roll": lambda n: re_roll(max(1, n // 4)),
     "lazy-verifier": lambda n: lazy(max(1, n // 2)),
-    "copycat": copycat,
+    "copycat": lambda n: copycat(2 * n),
 }
 
 

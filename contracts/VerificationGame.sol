@@ -24,12 +24,13 @@ import {AuditDraw} from "./libraries/AuditDraw.sol";
 ///        minimum verifier stake, so every job can be audited whatever its price.
 ///      - Disputes. Only the panel votes, and a side wins with a quorum, a majority of all
 ///        seats. Panelists absent at the deadline lose their bond and are replaced, for up to
-///        `MAX_ROUNDS` rounds; then the votes cast decide, a tie for the worker.
+///        `MAX_ROUNDS` rounds; a dispute with no quorum by then is void: nothing was proven, the
+///        job is paid and every bond still held is released.
 ///      - Outcomes. A worker that loses forfeits its whole batch (`JobMarket.forfeitBatch`):
 ///        its pay and all its collateral. Losing voters, a false accuser, and an auditor whose
 ///        accept was overturned lose their bonds. Accepts stay open to challenge for a window.
 contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
-    /// @notice Panel rounds before the votes cast decide.
+    /// @notice Panel rounds before a dispute with no quorum is void.
     uint256 public constant MAX_ROUNDS = 3;
     /// @notice Verdict windows a selected job may wait for an auditor before its audit lapses.
     uint256 public constant LAPSE_WINDOWS = 4;
