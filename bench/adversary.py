@@ -35,7 +35,8 @@ from bench.economics import Params, cheating_worker, false_accusation, lazy_veri
 from node.chain.anvil import Anvil, dev_accounts
 from node.chain.artifacts import load_artifacts
 from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
-from node.chain.protocol import AuditStatus, BatchStatus, job_id, result_commitment
+from node.chain.market import Market
+from node.chain.protocol import AuditStatus, BatchStatus, Role, batch_of, index_of, job_id, result_commitment
 from node.chain.tx import TxSender
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -89,6 +90,7 @@ class Arena:
         d = self.deployment
         self.market, self.game = d.contract(self.w3, "JobMarket"), d.contract(self.w3, "VerificationGame")
         self.credit, self.staking = d.contract(self.w3, "Credit"), d.contract(self.w3, "Staking")
+        self.view = Market(self.market, self.game, self.staking)
         self.decoder = decoder
         self.requester, self.keeper = self.tx[1], self.tx[2]
         self.workers = self.tx[3:6]
@@ -130,7 +132,7 @@ class Arena:
     def worth(self, sender: TxSender) -> int:
         """Everything an account holds, in base units: wallet, market balance, and stakes."""
         a = sender.address
-        stakes = sum(self.staking.functions.getStake(a, role).call()[0] for role in (WORKER, VERIFIER))
+        stakes = sum(self.view.stake(a, role).amount for role in Role)
         return self.credit.functions.balanceOf(a).call() + self.market.functions.balanceOf(a).call() + stakes
 
     # ------------------------------------------------------------ chain
@@ -163,16 +165,16 @@ class Arena:
     def is_right(self, job: int) -> bool:
         """An honest verifier's judgement: re-run the model on the job's input and check that the
         output matches the commitment the worker made (which binds the worker's address)."""
-        batch_id, index = job >> 16, job & 0xFFFF
+        batch_id, index = batch_of(job), index_of(job)
         worker, commitments = self.committed[batch_id]
         return commitments[index] == result_commitment(worker, job, output_of(self.inputs[batch_id][index]))
 
     def status(self, batch_id: int) -> BatchStatus:
-        return BatchStatus(self.market.functions.getBatch(batch_id).call()[8])
+        return self.view.batch_status(batch_id)
 
     def audit(self, job: int) -> tuple[AuditStatus, str, list[str]]:
-        a = self.game.functions.getAudit(job).call()
-        return AuditStatus(a[0]), a[4], list(a[6])
+        a = self.view.audit(job)
+        return a.status, a.auditor, a.panel
 
     # ------------------------------------------------------------ honest play
 
@@ -227,12 +229,12 @@ class Arena:
             if not progressed:
                 self.mine(self.params.verdict_window + 1)
                 now = self.w3.eth.get_block("latest")["timestamp"]
-                due = [j for j in jobs if self.audit(j)[0] in OPEN and self.game.functions.getAudit(j).call()[2] < now]
+                due = [j for j in jobs if self.view.audit(j).is_open and self.view.audit(j).deadline < now]
                 if due:
                     self.keeper.transact(self.game.functions.resolveTimeouts(due))
         if self.status(batch_id) == BatchStatus.AUDITED:
             self.mine(self.window + 1)
-            if self.game.functions.batchAudits(batch_id).call()[0] == 0:
+            if self.view.batch_audits(batch_id)[0] == 0:
                 self.keeper.transact(self.market.functions.finalizeBatches([batch_id]))
         release = [j for j in jobs if self.audit(j)[0] in (AuditStatus.ACCEPTED, *OPEN)]
         if release:
@@ -241,7 +243,7 @@ class Arena:
 
     def _draw(self, job: int) -> bool:
         status = self.audit(job)[0]
-        seed = self.game.functions.getAudit(job).call()[3]
+        seed = self.view.audit(job).seed_block
         if status == AuditStatus.DISPUTED and seed == 0:
             return False
         if seed and self.w3.eth.block_number <= seed:

@@ -34,7 +34,7 @@ from web3.logs import DISCARD
 
 from bench.common import wilson
 from node.chain.deploy import MarketParams
-from node.chain.protocol import BatchStatus, job_id, result_commitment
+from node.chain.protocol import BatchStatus, batch_of, job_id, result_commitment
 from node.devnet import Devnet
 from node.inference.engine import InferenceEngine
 from node.inference.models.digits import encode_pixels
@@ -84,13 +84,12 @@ def measure(root: Path, jobs: int = JOBS, cheat_rate: float = 0.25, audit_rate: 
 
 def _wait_final(devnet: Devnet, batch_ids: list[int], timeout: float = 900.0) -> None:
     """Until every batch is finalized or forfeited."""
-    get = devnet.market_contract.functions.getBatch
     pending = list(batch_ids)
     deadline = time.monotonic() + timeout
     while pending:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{len(pending)} batches not final after {timeout}s")
-        pending = [b for b in pending if BatchStatus(get(b).call()[8]) not in FINAL]
+        pending = [b for b in pending if devnet.view.batch_status(b) not in FINAL]
         if pending:
             time.sleep(1.0)
 
@@ -138,7 +137,7 @@ def _score(
         "cheats": sum(map(len, cheats.values())),
         "audited_jobs": len(audited),
         "audited_cheats": len(audited_cheats),
-        "audited_cheats_not_caught": sum(j >> 16 not in forfeited for j in audited_cheats),
+        "audited_cheats_not_caught": sum(batch_of(j) not in forfeited for j in audited_cheats),
         "batches_forfeited": len(forfeited),
         "honest_batches_forfeited": sum(not cheats[b] for b in forfeited),
         "verifiers_slashed": len(slashed),

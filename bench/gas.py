@@ -81,6 +81,7 @@ from node.chain.anvil import Anvil, dev_accounts
 from node.chain.artifacts import load_artifacts
 from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
 from node.chain.deployments import Deployment
+from node.chain.protocol import Batch, batch_of, job_id
 from node.chain.transport import raw_rpc
 from node.chain.tx import TxSender
 from node.config import WorkerSettings
@@ -163,7 +164,7 @@ class GasBench:
         if keep is not None:
             keep["create"] = receipt
         batch_id = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["batchId"]
-        return batch_id, [(batch_id << 16) | i for i in range(n)]
+        return batch_id, [job_id(batch_id, i) for i in range(n)]
 
     def _take_commit(
         self, gas: PathGas, batch_id: int, n: int, commit: bool = True, take_first: bool | None = None
@@ -190,12 +191,12 @@ class GasBench:
 
     def _selects_none(self, batch_id: int) -> bool:
         """Whether the committed batch's draw selects none of its jobs (its seed block is mined)."""
-        batch = self.market.functions.getBatch(batch_id).call()
-        seed = self.w3.eth.get_block(batch[7])["hash"]
+        batch = Batch.decode(self.market.functions.getBatch(batch_id).call())
+        seed = self.w3.eth.get_block(batch.seed_block)["hash"]
         return not any(
-            int.from_bytes(keccak(encode(["bytes32", "uint256"], [seed, (batch_id << 16) | i])), "big") % 10_000
+            int.from_bytes(keccak(encode(["bytes32", "uint256"], [seed, job_id(batch_id, i)])), "big") % 10_000
             < BASE_AUDIT_BPS
-            for i in range(batch[2])
+            for i in range(batch.size)
         )
 
     def _assign(self, gas: PathGas, ids: list[int], step: str = "assign") -> dict[int, str]:
@@ -377,7 +378,7 @@ class GasBench:
         self._mine()
         panels: dict[int, list[str]] = self._assign(gas, ids, "panel draw")  # type: ignore[assignment]
         votes = []
-        batch_id = ids[0] >> 16
+        batch_id = batch_of(ids[0])
         for j, panel in panels.items():
             if self.game.functions.isForfeited(batch_id).call():
                 break  # The first cheat proven forfeits the batch: the other disputes are moot.

@@ -31,7 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from bench.adversary import Arena, output_of
 from node.chain.anvil import Anvil
 from node.chain.errors import ContractRevertError
-from node.chain.protocol import AuditStatus, BatchStatus, job_id, result_commitment
+from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_id, result_commitment
 from node.chain.tx import TransactionFailedError, TxSender
 
 LIVE = {BatchStatus.OPEN, BatchStatus.TAKEN, BatchStatus.COMMITTED, BatchStatus.DRAWN, BatchStatus.AUDITED}
@@ -150,7 +150,7 @@ class ProtocolMachine(RuleBasedStateMachine):
         return job_id(batch_id, (pick // 7) % len(self.arena.inputs[batch_id]))
 
     def _right(self, job: int) -> bool:
-        return job >> 16 in self.arena.committed and self.arena.is_right(job)
+        return batch_of(job) in self.arena.committed and self.arena.is_right(job)
 
     # ------------------------------------------------------------ rules
 
@@ -322,12 +322,12 @@ class ProtocolMachine(RuleBasedStateMachine):
                         self._send(a.keeper, getattr(a.game.functions, call)([job]), counted=False)
                 self._send(a.requester, a.market.functions.requestCancel([batch_id]), counted=False)
                 self._send(a.requester, a.market.functions.cancelBatches([batch_id]), counted=False)
-            statuses = [BatchStatus(a.market.functions.getBatch(b).call()[8]) for b in self.batches]
+            statuses = [a.view.batch_status(b) for b in self.batches]
             if all(s in TERMINAL for s in statuses):
                 break
         stuck = []
         for batch_id in self.batches:
-            status = BatchStatus(a.market.functions.getBatch(batch_id).call()[8])
+            status = a.view.batch_status(batch_id)
             audits = [a.game.functions.getAudit(job_id(batch_id, i)).call() for i in range(len(a.inputs[batch_id]))]
             open_audits = [
                 f"job {i} {AuditStatus(audit[0]).name} {audit}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from eth_utils import keccak
+from pydantic import BaseModel, ValidationError
 from web3.logs import DISCARD
 
 from node.chain.client import ChainClient
@@ -16,9 +16,13 @@ from node.chain.protocol import AuditStatus, BatchStatus, batch_of, index_of, jo
 from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.inference.engine import InferenceEngine
-from node.server import MAX_RESULTS
+from node.net import FetchError, FetchLimits, fetch
+from node.wire import MAX_RESULTS, ServedResult, ServedResults
 
 MAX_UINT = 2**256 - 1
+DEVNET_CHAIN_ID = 31337
+MAX_RESULTS_BYTES = MAX_RESULTS * (64 << 10) * 4 // 3  # `MAX_RESULTS` outputs of 64 KiB, in base64.
+Wire = TypeVar("Wire", bound=BaseModel)
 #: Batch statuses after the commit: the results can be fetched.
 COMMITTED = frozenset({"committed", "drawn", "audited", "finalized"})
 
@@ -83,10 +87,12 @@ def collect_fees(chain: ChainClient) -> tuple[list[str], int]:
 
 
 class RequesterClient:
-    def __init__(self, client: ChainClient):
+    def __init__(self, client: ChainClient, allow_private: bool | None = None):
         self.chain = client
         self.market = client.market
         self.http = httpx.Client(timeout=10.0)  # One connection pool, not a TLS context per fetch.
+        # Workers at private addresses are reached only on a local devnet unless told otherwise.
+        self.allow_private = client.deployment.chain_id == DEVNET_CHAIN_ID if allow_private is None else allow_private
 
     def model_id(self, name: str) -> bytes:
         model_id = bytes(self.chain.registry.functions.modelIdByName(name).call())
@@ -128,13 +134,11 @@ class RequesterClient:
         return Submission(batch_id, [job_id(batch_id, i) for i in range(len(inputs))], receipt["transactionHash"].hex())
 
     def status(self, batch_id: int) -> str:
-        return batch_status_name(self.market.functions.getBatch(batch_id).call()[8])
+        return batch_status_name(self.chain.view.batch_status(batch_id))
 
     def job_status(self, job: int) -> str:
         """A job's status, from its batch's and its audit's."""
-        batch = BatchStatus(self.market.functions.getBatch(batch_of(job)).call()[8])
-        audit = AuditStatus(self.chain.game.functions.getAudit(job).call()[0])
-        return job_status(batch, audit)
+        return job_status(self.chain.view.job_batch(job).status, self.chain.view.audit_status(job))
 
     def wait(self, batch_id: int, until: set[str], timeout: float = 60.0, poll: float = 0.1) -> str:
         deadline = time.monotonic() + timeout
@@ -156,18 +160,22 @@ class RequesterClient:
         args = logs[-1]["args"]
         return str(args["worker"]), [bytes(h) for h in args["outputHashes"]]
 
+    def _get(self, url: str, model: type[Wire], timeout: float, params: dict[str, Any] | None = None) -> Wire:
+        """A worker's answer, bounded and checked against the worker API's schema."""
+        limits = FetchLimits(timeout, MAX_RESULTS_BYTES, self.allow_private)
+        try:
+            return model.model_validate_json(fetch(self.http, url, limits, params))
+        except FetchError as exc:
+            raise ClientError(str(exc)) from None
+        except ValidationError as exc:
+            raise ClientError(f"{url} answered with something other than results: {exc.errors()[0]['msg']}") from None
+
     def fetch(self, job_id: int, timeout: float = 10.0) -> bytes:
         """A job's output from its worker, checked against the commitment on chain."""
         batch_id, index = batch_of(job_id), index_of(job_id)
         worker, hashes = self.committed(batch_id)
         url = self.chain.staking.functions.workerUrl(worker).call()
-        try:
-            response = self.http.get(f"{url}/v1/results/{job_id}", timeout=timeout)
-        except httpx.HTTPError as exc:
-            raise ClientError(f"worker at {url} unreachable: {exc}") from None
-        if response.status_code != 200:
-            raise ClientError(f"worker at {url} has no result for job {job_id} ({response.status_code})")
-        output = base64.b64decode(response.json()["output"])
+        output = self._get(f"{url}/v1/results/{job_id}", ServedResult, timeout).output
         expected = hashes[index]
         if result_commitment(worker, job_id, output) != expected:
             raise ClientError(
@@ -185,17 +193,13 @@ class RequesterClient:
         served: dict[int, bytes] = {}
         for start in range(0, len(ids), MAX_RESULTS):
             chunk = ids[start : start + MAX_RESULTS]
-            try:
-                response = self.http.get(f"{url}/v1/results", params={"ids": chunk}, timeout=timeout)
-            except httpx.HTTPError as exc:
-                raise ClientError(f"worker at {url} unreachable: {exc}") from None
-            if response.status_code != 200:
-                raise ClientError(f"worker at {url} refused the results of batch {batch_id} ({response.status_code})")
-            body = response.json()
-            if body["missing"]:
-                raise ClientError(f"worker at {url} has no result for jobs {body['missing']}")
-            served |= {r["job_id"]: base64.b64decode(r["output"]) for r in body["results"]}
+            body = self._get(f"{url}/v1/results", ServedResults, timeout, params={"ids": chunk})
+            if body.missing:
+                raise ClientError(f"worker at {url} has no result for jobs {body.missing}")
+            served |= {r.job_id: r.output for r in body.results}
         for job, digest in zip(ids, expected, strict=True):
+            if job not in served:
+                raise ClientError(f"worker at {url} left job {job} out of its answer")
             if result_commitment(worker, job, served[job]) != digest:
                 raise ClientError(f"job {job}: served output does not match the commitment on chain, 0x{digest.hex()}")
         return [served[job] for job in ids]
@@ -221,7 +225,11 @@ class RequesterClient:
             raise ClientError(f"batch {batch_id} has no job {index}")
         entry = created["inputs"][index]
         if entry["uri"]:
-            payload = self.http.get(entry["uri"]).raise_for_status().content
+            limits = FetchLimits(10.0, self.chain.view.params().max_input_bytes, self.allow_private)
+            try:
+                payload = fetch(self.http, entry["uri"], limits)
+            except FetchError as exc:
+                raise ClientError(f"cannot fetch the input: {exc}") from None
             if keccak(payload) != bytes(entry["inputHash"]):
                 raise ClientError(f"the input at {entry['uri']} does not match its hash on chain")
         else:
@@ -235,7 +243,7 @@ class RequesterClient:
         (mine,) = engine.run(model_id, [payload])
         comparison = plugin.policy.compare(mine, served)
         worker, _ = self.committed(batch_id)
-        audit_status = self.chain.game.functions.getAudit(job_id).call()[0]
+        audit_status = self.chain.view.audit_status(job_id)
         return Receipt(
             job_id=job_id,
             model=created["model"],

@@ -12,6 +12,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from node.server import MAX_RESULTS
+
 
 class WorkerFaults(BaseModel):
     """Fault injection for tests and the adversary simulator. All off by default.
@@ -47,6 +49,11 @@ class NodeSettings(BaseSettings):
     data_dir: Path = Path(".nightshift")
     models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
     threads: int = 1
+    # Fetches from peers (a job's input URI, a worker's results) take at most this long in all.
+    fetch_timeout: float = Field(default=5.0, gt=0.0)
+    # Peers at loopback, private or link-local addresses are refused unless allowed: a devnet,
+    # where every node runs on 127.0.0.1, allows them.
+    allow_private_peers: bool = False
     confirmations: int = 0
     poll_interval: float = 0.2
     log_level: str = "INFO"
@@ -104,7 +111,8 @@ class VerifierSettings(NodeSettings):
 
     # Accepts can be overturned only if someone re-checks jobs: every verifier samples some.
     challenge_rate: float = Field(default=0.05, ge=0.0, le=1.0)
-    fetch_timeout: float = 5.0
+    # The most one results response may hold: `MAX_RESULTS` outputs of up to 64 KiB each.
+    max_results_bytes: int = Field(default=MAX_RESULTS * (64 << 10) * 4 // 3, gt=0)
     # A batch's audit draw is left to its worker's finalize, which runs it first at no transaction
     # of its own. The verifier draws a batch itself only if it samples it for challenges, if its
     # seed block nears the end of `blockhash` reach, or once its challenge window has been over

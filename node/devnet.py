@@ -21,6 +21,8 @@ from node.chain.anvil import Anvil, dev_accounts, free_port, terminate
 from node.chain.artifacts import load_artifacts
 from node.chain.client import ChainClient
 from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec, decoder_for, deploy_protocol
+from node.chain.market import Market
+from node.chain.protocol import Role
 from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.inference.base import plugin_classes
@@ -28,7 +30,7 @@ from node.inference.base import plugin_classes
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKER, VERIFIER = 0, 1
+WORKER, VERIFIER = Role.WORKER, Role.VERIFIER
 ACCOUNTS = 40  # 0 deployer, 1 treasury, 2-5 requesters, 6-15 workers, 16-39 verifiers (or more workers).
 
 
@@ -94,6 +96,7 @@ class Devnet:
         self.staking = self.deployment.contract(self.w3, "Staking")
         self.market_contract = self.deployment.contract(self.w3, "JobMarket")
         self.game = self.deployment.contract(self.w3, "VerificationGame")
+        self.view = Market(self.market_contract, self.game, self.staking)
         return self
 
     def client(self) -> ChainClient:
@@ -138,13 +141,13 @@ class Devnet:
         port = free_port()
         node = self._node("worker", name, index, port, env)
         node.env["NIGHTSHIFT_HTTP_PORT"] = str(port)
-        if self.staking.functions.getStake(node.account.address, WORKER).call()[0] == 0:
+        if self.view.stake(node.account.address, WORKER).amount == 0:
             self.stake(index, WORKER, stake, node.url)
         return self.launch(node)
 
     def start_verifier(self, name: str, index: int, *, stake: int = 2000, **env: Any) -> NodeProcess:
         node = self._node("verifier", name, index, None, env)
-        if self.staking.functions.getStake(node.account.address, VERIFIER).call()[0] == 0:
+        if self.view.stake(node.account.address, VERIFIER).amount == 0:
             self.stake(index, VERIFIER, stake)
         return self.launch(node)
 
@@ -158,6 +161,7 @@ class Devnet:
             "NIGHTSHIFT_DATA_DIR": str(data_dir),
             "NIGHTSHIFT_MODELS": ",".join(self.models),
             "NIGHTSHIFT_POLL_INTERVAL": "0.1",
+            "NIGHTSHIFT_ALLOW_PRIVATE_PEERS": "true",  # Every node of a devnet is on 127.0.0.1.
             **{f"NIGHTSHIFT_{k.upper()}": str(v) for k, v in env.items()},
         }
         node = NodeProcess(kind, name, account, data_dir, self.root / f"{name}.log", node_env, port)

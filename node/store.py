@@ -1,5 +1,5 @@
 """The node's durable state in SQLite: the event cursor, seen events, batches, outputs and
-the actions already sent, so a restart resumes where it stopped and never repeats a transaction.
+tasks, so a restart resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ CREATE TABLE IF NOT EXISTS batches (batch_id INTEGER PRIMARY KEY, model_id TEXT 
     data TEXT NOT NULL, deadline INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS outputs (job_id INTEGER PRIMARY KEY, output_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS actions (key TEXT PRIMARY KEY, tx_hash TEXT, done INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS tasks (key TEXT PRIMARY KEY, due INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0);
 -- The daemons look batches up by status and tasks by due time several times a second: without
 -- these, each lookup scans every batch ever seen (17 ms at 12,000 batches, inputs included).
@@ -35,7 +34,6 @@ class Store:
 
     def __init__(self, data_dir: Path):
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._legacy_outputs = data_dir / "outputs"  # Earlier builds: a file per output.
         self._db = sqlite3.connect(data_dir / "node.db", check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # In WAL mode, NORMAL stays consistent after a crash and skips an fsync per commit; a power
@@ -139,15 +137,9 @@ class Store:
             " WHERE o.job_id = ?",
             job_id,
         )
-        if row is None:
+        if row is None or row[1] is None:
             return None
-        data = row[1]
-        if data is None:  # Stored by an earlier version, as a file named by its hash.
-            legacy = self._legacy_outputs / row[0]
-            if not legacy.exists():
-                return None
-            data = legacy.read_bytes()
-        return bytes(data), bytes.fromhex(row[0])
+        return bytes(row[1]), bytes.fromhex(row[0])
 
     def outputs(self, job_ids: list[int]) -> dict[int, tuple[bytes, bytes]]:
         """(output bytes, output hash) of those of the jobs this node computed, in one query."""
@@ -159,23 +151,7 @@ class Store:
             f" WHERE o.job_id IN ({marks})",  # Only placeholders are formatted in.
             *job_ids,
         )
-        found = {int(job): (bytes(data), bytes.fromhex(digest)) for job, digest, data in rows if data is not None}
-        for job, _, data in rows:  # Stored by an earlier version, as files.
-            if data is None and (legacy := self.output(int(job))) is not None:
-                found[int(job)] = legacy
-        return found
-
-    # -- actions: at most one transaction per logical action
-    def action_done(self, key: str) -> bool:
-        row = self._one("SELECT done FROM actions WHERE key = ?", key)
-        return bool(row and row[0])
-
-    def record_action(self, key: str, tx_hash: str | None, done: bool) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO actions VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET tx_hash = ?, done = ?",
-                (key, tx_hash, int(done), tx_hash, int(done)),
-            )
+        return {int(job): (bytes(data), bytes.fromhex(digest)) for job, digest, data in rows if data is not None}
 
     # -- tasks: work due at a time (verify, challenge, settle), durable across restarts
     def add_task(self, key: str, due: int = 0) -> None:

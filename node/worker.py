@@ -17,22 +17,21 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import httpx
 from eth_utils import keccak
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
-from node.chain.protocol import BatchStatus, job_id, result_commitment
+from node.chain.protocol import BatchStatus, Role, job_id, result_commitment
 from node.chain.tx import RawReceipt, TransactionFailedError, revert_of
 from node.config import WorkerSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
 from node.faults import FaultInjector
 from node.metrics import Metrics
+from node.net import FetchError, FetchLimits, fetch
 
 log = logging.getLogger(__name__)
 
-WORKER_ROLE = 0
 # The worker's view of a batch's status: all it needs to know is whether it is still to be paid.
 LOCAL_STATUS = {
     BatchStatus.OPEN: "open",
@@ -158,9 +157,14 @@ class Worker(NodeDaemon):
         self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), "open", data)
 
     def _fetch_input(self, uri: str, expected: bytes) -> bytes | None:
+        """A URI input, within the protocol's input limit and the fetch deadline; None if it
+        cannot be had or is not the bytes its hash names."""
+        s = self.settings
+        limits = FetchLimits(s.fetch_timeout, self.client.view.params().max_input_bytes, s.allow_private_peers)
         try:
-            payload = self.http.get(uri).raise_for_status().content
-        except httpx.HTTPError:
+            payload = fetch(self.http, uri, limits)
+        except FetchError as exc:
+            log.info("input unavailable", extra={"uri": uri, "error": str(exc)})
             return None
         return payload if keccak(payload) == expected else None
 
@@ -370,17 +374,16 @@ class Worker(NodeDaemon):
 
     def _refresh(self, batch_id: int) -> None:
         """Sets a batch's local status from the contract's."""
-        batch = self.client.market.functions.getBatch(batch_id).call()
-        worker, deadline = batch[5], batch[6]
-        status = LOCAL_STATUS.get(BatchStatus(batch[8]), "none")
-        if status in ("taken", "committed") and worker != self.address:
+        batch = self.client.view.batch(batch_id)
+        status = LOCAL_STATUS.get(batch.status, "none")
+        if status in ("taken", "committed") and batch.worker != self.address:
             status = "lost"
-        self.store.set_batch_status(batch_id, status, deadline)
+        self.store.set_batch_status(batch_id, status, batch.deadline)
 
     def _sync_url(self) -> None:
         """Makes the URL registered on chain this node's, so requesters and verifiers find it."""
         staking = self.client.staking.functions
-        if staking.getStake(self.address, WORKER_ROLE).call()[0] == 0:
+        if self.client.view.stake(self.address, Role.WORKER).amount == 0:
             log.warning("this worker has no stake yet: stake before taking work", extra={"address": self.address})
         elif staking.workerUrl(self.address).call() != self.settings.url:
             self.sender.transact(staking.setWorkerUrl(self.settings.url))

@@ -13,7 +13,6 @@ Work is kept as durable tasks in the store, so a restart loses nothing.
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
 import time
@@ -21,20 +20,17 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import httpx
-from eth_utils import keccak
 from hexbytes import HexBytes
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
-from node.chain.protocol import AuditStatus, BatchStatus, batch_of, index_of, job_id, result_commitment
+from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_id
 from node.chain.tx import TransactionFailedError, revert_of
 from node.config import VerifierSettings
 from node.daemon import NodeDaemon
-from node.inference.policy import Comparison
 from node.metrics import Metrics
-from node.server import MAX_RESULTS
 from verifier.errors import PolicyMismatchError
+from verifier.judge import Judge
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +86,7 @@ class Verifier(NodeDaemon):
         self._pending: list[tuple[list[str], str, HexBytes, Callable[[], None] | None]] = []
         self._verdicts: list[tuple[str, int, bool, bytes]] = []  # This pass's audit verdicts.
         self._not_due: list[str] = []
-        self._params: dict[str, Any] | None = None
+        self._retry_jobs: list[int] = []  # Jobs this pass could not judge: their tasks run again.
 
     # ------------------------------------------------------------ lifecycle
 
@@ -101,7 +97,13 @@ class Verifier(NodeDaemon):
         for plugin in self.engine.plugins():
             if plugin.policy.tolerance_hash() != registered[plugin.name]["tolerance_hash"]:
                 raise PolicyMismatchError(f"local policy of {plugin.name} differs from the registry's tolerance hash")
+        self.judge = Judge(self.engine, self.client.view, self._worker_url, self.settings, self.metrics, self.http)
         log.info("verifier ready", extra={"address": self.address, "models": ",".join(names)})
+
+    def _worker_url(self, worker: str) -> str:
+        if worker not in self._urls:
+            self._urls[worker] = self.client.staking.functions.workerUrl(worker).call()
+        return self._urls[worker]
 
     def step(self) -> bool:
         """New events, the audit draw, then due tasks: every job to judge in this pass is re-run
@@ -110,11 +112,16 @@ class Verifier(NodeDaemon):
         worked = self._draw_due()
         due = [(kind, int(job)) for kind, job in (key.split(":") for key in self.store.due_tasks(int(time.time())))]
         due = due[:MAX_TASKS_PER_STEP]
+        self._retry_jobs.clear()
         verdicts = self.judge_all([job for kind, job in due if kind in PIPELINED])
         for kind, job in due:
-            self._run_task(kind, job, verdicts)
-            if kind not in PIPELINED:  # Keeper duties wait, so that later tasks see their effect.
-                self._flush()
+            try:
+                self._run_task(kind, job, verdicts)
+                if kind not in PIPELINED:  # Keeper duties wait, so that later tasks see their effect.
+                    self._flush()
+            except Exception:  # One task's failure is that task's: it runs again later.
+                log.exception("task failed; retrying later", extra={"task": f"{kind}:{job}"})
+                self._not_due.append(f"{kind}:{job}")
         self._send_verdicts()
         self._flush()
         for kind, job in due:
@@ -167,7 +174,7 @@ class Verifier(NodeDaemon):
             self._again(f"timeout:{a['jobId']}", a["deadline"] + 1)  # Replace it if absent.
         elif name == "DisputeOpened":
             self._bonded(a["jobId"], a["accuser"])
-            self._again(f"timeout:{a['jobId']}", int(time.time()) + self._param("verdictWindow") + 1)
+            self._again(f"timeout:{a['jobId']}", int(time.time()) + self.client.view.params().verdict_window + 1)
         elif name == "PanelistDrawn":
             self._bonded(a["jobId"], a["verifier"])
             if a["verifier"] == self.address:
@@ -204,12 +211,14 @@ class Verifier(NodeDaemon):
         game = self.client.game.functions
         task = f"{kind}:{job}"
         if kind in PIPELINED and job not in verdicts:
+            if job in self._retry_jobs:
+                self._not_due.append(task)
             return  # Not judged (see `judge_all`).
         if kind == "audit":
             accepted, my_hash = verdicts[job]
             self._verdicts.append((task, job, accepted, my_hash))
             if accepted:  # Its bond is freed once the accept has stood its challenge window.
-                self._again(f"timeout:{job}", int(time.time()) + self._param("challengeWindow") + 1)
+                self._again(f"timeout:{job}", int(time.time()) + self.client.view.params().challenge_window + 1)
         elif kind == "vote":
             accepted, my_hash = verdicts[job]
             label = "accept" if accepted else "reject"
@@ -224,29 +233,19 @@ class Verifier(NodeDaemon):
         elif kind == "timeout":
             self._resolve(task, job)
         elif kind == "expire":
-            batch = self.client.market.functions.getBatch(job).call()
-            if batch[8] == BatchStatus.TAKEN and time.time() > batch[6]:
+            batch = self.client.view.batch(job)
+            if batch.status == BatchStatus.TAKEN and time.time() > batch.deadline:
                 self._send(task, "expire", self.client.market.functions.expireBatches([job]))
 
     def _resolve(self, task: str, job: int) -> None:
         """A deadline passed on a job: replace absent verifiers, settle, lapse, or free a bond."""
-        audit = self.client.game.functions.getAudit(job).call()
-        status, deadline = AuditStatus(audit[0]), audit[2]
-        open_ = status in (AuditStatus.DRAWING, AuditStatus.ASSIGNED, AuditStatus.DISPUTED)
-        mine = self.address == audit[4] and status == AuditStatus.ACCEPTED
+        audit = self.client.view.audit(job)
+        mine = self.address == audit.auditor and audit.status == AuditStatus.ACCEPTED
         forfeited = (self.store.batch(batch_of(job)) or ("", ""))[1] == "forfeited"
-        if (open_ and (forfeited or time.time() > deadline)) or mine:
+        if (audit.is_open and (forfeited or time.time() > audit.deadline)) or mine:
             self._send(task, "timeout", self.client.game.functions.resolveTimeouts([job]), None, VOTE_GAS_HEADROOM)
-        elif open_:
+        elif audit.is_open:
             self._not_due.append(task)
-
-    def _param(self, name: str) -> int:
-        """A protocol parameter, by its name in `IJobMarket.Params` (they are fixed at deployment)."""
-        if self._params is None:
-            abi = self.client.market.get_function_by_name("params").abi
-            names = [c["name"] for c in abi["outputs"][0]["components"]]
-            self._params = dict(zip(names, self.client.market.functions.params().call(), strict=True))
-        return int(self._params[name])
 
     def _send_verdicts(self) -> None:
         """Sends this pass's audit verdicts in one transaction. If that would revert (an audit
@@ -310,85 +309,20 @@ class Verifier(NodeDaemon):
     # ------------------------------------------------------------ judging
 
     def judge_all(self, jobs: list[int]) -> dict[int, tuple[bool, bytes]]:
-        """Judges jobs, re-running those of each model in one batched forward pass."""
+        """Verdicts on the jobs this verifier knows the commitments of; a job it knows nothing
+        of is not voted on (a reject it cannot back would be a false accusation)."""
         faults = self.settings.faults
         if faults.always_accept or faults.always_reject:
             return {job: (faults.always_accept, b"\x00" * 32) for job in jobs}
-        verdicts: dict[int, tuple[bool, bytes]] = {}
-        by_model: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        known = []
         for job in jobs:
             batch = self.store.batch(batch_of(job))
             if batch is None or "hashes" not in batch[2]:
-                # Not judged, so not voted on: a reject it cannot back would be a false accusation.
                 log.warning("job unknown to this verifier; not voting", extra={"job_id": job})
             else:
-                by_model.setdefault(batch[0], []).append((job, batch[2]))
-        for model_hex, group in by_model.items():
-            plugin = self.engine.plugin(bytes.fromhex(model_hex[2:]))
-            inputs = [self._input(data["inputs"][index_of(job)]) for job, data in group]
-            started = time.perf_counter()
-            outputs = self.engine.run(plugin.model_id, inputs)
-            self.metrics.inference_seconds.labels(plugin.name).observe(time.perf_counter() - started)
-            self.metrics.jobs.labels(plugin.name).inc(len(outputs))
-            claimed = self._fetch_outputs(group)
-            for (job, data), mine in zip(group, outputs, strict=True):
-                verdicts[job] = (self._compare(job, data, plugin.policy, mine, claimed.get(job)), keccak(mine))
+                known.append((job, batch[0], batch[2]))
+        verdicts, self._retry_jobs = self.judge.judge(known)
         return verdicts
-
-    def _compare(self, job: int, data: dict[str, Any], policy: Any, mine: bytes, claimed: bytes | None) -> bool:
-        if claimed is None:
-            return self._log_verdict(job, Comparison(False, "output withheld or unreachable"))
-        if result_commitment(data["worker"], job, claimed).hex() != data["hashes"][index_of(job)]:
-            return self._log_verdict(job, Comparison(False, "served output does not match the commitment on chain"))
-        return self._log_verdict(job, policy.compare(mine, claimed))
-
-    def _log_verdict(self, job: int, comparison: Comparison) -> bool:
-        log.info(
-            "job judged",
-            extra={"job_id": job, "accepted": comparison.accepted, "reason": comparison.reason},
-        )
-        return comparison.accepted
-
-    def _input(self, entry: dict[str, Any]) -> bytes:
-        if not entry["uri"]:
-            return bytes.fromhex(entry["data"])
-        payload = self.http.get(entry["uri"], timeout=self.settings.fetch_timeout).raise_for_status().content
-        return payload if keccak(payload).hex() == entry["hash"] else b""
-
-    def _fetch_outputs(self, group: list[tuple[int, dict[str, Any]]]) -> dict[int, bytes]:
-        """The outputs the workers serve for these jobs, one request per worker for up to
-        `MAX_RESULTS` jobs. A job left out was withheld, or its worker is unreachable."""
-        by_worker: dict[str, list[int]] = {}
-        for job, data in group:
-            by_worker.setdefault(data["worker"], []).append(job)
-        outputs: dict[int, bytes] = {}
-        for worker, jobs in by_worker.items():
-            for start in range(0, len(jobs), MAX_RESULTS):
-                outputs |= self._fetch_chunk(worker, jobs[start : start + MAX_RESULTS])
-        return outputs
-
-    def _fetch_chunk(self, worker: str, jobs: list[int]) -> dict[int, bytes]:
-        status, found = self._get_json(worker, "/v1/results", {"ids": jobs})
-        if status == 200:
-            asked = set(jobs)
-            return {r["job_id"]: base64.b64decode(r["output"]) for r in found["results"] if r["job_id"] in asked}
-        outputs: dict[int, bytes] = {}
-        if status in (404, 405):  # A worker without the many-results route (an older build): job by job.
-            for job in jobs:
-                status, one = self._get_json(worker, f"/v1/results/{job}")
-                if status == 200:
-                    outputs[job] = base64.b64decode(one["output"])
-        return outputs
-
-    def _get_json(self, worker: str, path: str, params: dict[str, Any] | None = None) -> tuple[int, Any]:
-        """A worker API call's status and JSON body; status 0 if the worker is unreachable."""
-        if worker not in self._urls:
-            self._urls[worker] = self.client.staking.functions.workerUrl(worker).call()
-        try:
-            response = self.http.get(f"{self._urls[worker]}{path}", params=params, timeout=self.settings.fetch_timeout)
-            return response.status_code, response.json() if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):  # Unreachable, or not JSON.
-            return 0, None
 
     def _send(
         self, task: str, action: str, fn: Any, on_success: Callable[[], None] | None = None, gas_headroom: int = 0
@@ -412,8 +346,12 @@ class Verifier(NodeDaemon):
                 if action == "verdicts":  # One audit moved on after the simulation: retry each alone.
                     log.info("verdict batch reverted; retrying", extra={"jobs": len(tasks), "error": str(exc)})
                     self._not_due += tasks
-                else:
+                    continue
+                try:
                     self._expected_race(tasks[0] if tasks else "", action, exc)
+                except TransactionFailedError:  # Not a race: logged, and its tasks run again later.
+                    log.exception("transaction reverted; retrying later", extra={"action": action})
+                    self._not_due += tasks
                 continue
             self.metrics.transactions.labels(action).inc()
             if on_success is not None:

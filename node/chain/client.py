@@ -12,6 +12,7 @@ from web3.contract import Contract
 
 from node.chain.deployments import Deployment
 from node.chain.errors import ChainError, RevertDecoder, RpcUnavailableError
+from node.chain.market import Market
 from node.chain.transport import connect, raw_rpc
 from node.chain.tx import TxSender
 
@@ -39,6 +40,7 @@ class ChainClient:
         self.registry = self.deployment.contract(self.w3, "ModelRegistry")
         self.credit = self.deployment.contract(self.w3, "Credit")
         self.decoder = RevertDecoder(self.deployment.abis())
+        self.view = Market(self.market, self.game, self.staking)
         self.account: LocalAccount | None = Account.from_key(private_key.get_secret_value()) if private_key else None
         self.sender = TxSender(self.w3, self.account, self.decoder) if self.account else None
 

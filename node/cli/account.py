@@ -11,12 +11,14 @@ from web3 import Web3
 from node.chain.anvil import dev_accounts
 from node.chain.client import ChainClient
 from node.chain.deploy import CREDIT_UNIT
+from node.chain.errors import as_date
+from node.chain.protocol import Role
 from node.chain.tx import TxSender
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import CliError, InputError
 from node.client import RequesterClient, collect_fees
 
-ROLES = {"worker": 0, "verifier": 1}
+ROLES = {r.name.lower(): r for r in Role}
 DEVNET_CHAIN_ID = 31337
 GAS_MONEY = 10**19  # 10 ETH on the devnet, for transaction fees.
 
@@ -88,7 +90,7 @@ def stake(ctx: Ctx, role: str, amount: str, url: str) -> None:
     if chain.credit.functions.allowance(sender.address, chain.staking.address).call() < units:
         sender.transact(chain.credit.functions.approve(chain.staking.address, 2**256 - 1))
     receipt = sender.transact(chain.staking.functions.stake(ROLES[role], units, url))
-    total = chain.staking.functions.getStake(sender.address, ROLES[role]).call()[0]
+    total = chain.view.stake(sender.address, ROLES[role]).amount
     ctx.out.result({"role": role, "staked": amount, "total": credits(total), "tx": receipt["transactionHash"].hex()})
 
 
@@ -99,8 +101,8 @@ def unstake(ctx: Ctx, role: str) -> None:
     """Request to leave a role; withdraw the stake after the unbonding period."""
     chain = ctx.chain(signer=True)
     chain.require_sender().transact(chain.staking.functions.requestExit(ROLES[role]))
-    unbonds_at = chain.staking.functions.getStake(chain.address, ROLES[role]).call()[2]
-    ctx.out.result({"role": role, "unbonds_at": unbonds_at})
+    unbonds_at = chain.view.stake(chain.address, ROLES[role]).unbonds_at
+    ctx.out.result({"role": role, "unbonds_at": as_date(unbonds_at)})
 
 
 @click.command("withdraw-stake")
@@ -109,7 +111,7 @@ def unstake(ctx: Ctx, role: str) -> None:
 def withdraw_stake(ctx: Ctx, role: str) -> None:
     """Withdraw a stake after unbonding (once no collateral is locked)."""
     chain = ctx.chain(signer=True)
-    amount = chain.staking.functions.getStake(chain.address, ROLES[role]).call()[0]
+    amount = chain.view.stake(chain.address, ROLES[role]).amount
     chain.require_sender().transact(chain.staking.functions.withdrawStake(ROLES[role]))
     ctx.out.result({"role": role, "withdrawn": credits(amount)})
 
@@ -144,7 +146,7 @@ def collect_fees_(ctx: Ctx) -> None:
     """Credit the protocol fees workers owe to the treasury's market balance (anyone may; each
     batch payout adds its fee to its worker's account, so that the payout writes one slot)."""
     chain = ctx.chain(signer=True)
-    treasury = chain.market.functions.params().call()[0]
+    treasury = chain.view.params().treasury
     accounts, amount = collect_fees(chain)
     withdrawable = credits(chain.market.functions.balanceOf(treasury).call())
     ctx.out.result({"accounts": len(accounts), "collected": credits(amount), "treasury withdrawable": withdrawable})

@@ -12,7 +12,7 @@ import click
 from eth_utils import keccak
 
 from node.chain.client import ChainClient
-from node.chain.protocol import batch_of, index_of
+from node.chain.protocol import batch_of, format_job, index_of, parse_job
 from node.cli.account import credits, to_units
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import TIMEOUT, VERIFICATION, CliError, InputError
@@ -21,18 +21,14 @@ from node.inference.base import ModelPlugin, plugin_classes
 
 
 def parse_job_id(text: str) -> int:
-    """`12.3` (batch 12, job 3) or the raw id `batch << 16 | index`."""
+    """`12.3` (batch 12, job 3) or the raw id."""
     try:
-        if "." in text:
-            batch, index = (int(x) for x in text.split("."))
-            return (batch << 16) | index
-        return int(text)
+        return parse_job(text)
     except ValueError:
         raise InputError(f"not a job id: {text!r} (use BATCH.INDEX, for example 3.0)") from None
 
 
-def show_job_id(job_id: int) -> str:
-    return f"{job_id >> 16}.{job_id & 0xFFFF}"
+show_job_id = format_job
 
 
 def _plugin(chain: ChainClient, model: str) -> type[ModelPlugin]:
@@ -176,11 +172,11 @@ def _describe(chain: ChainClient, jid: int) -> dict[str, Any]:
         raise InputError(f"batch {batch_of(jid)} has no job {index}")
     # The worker from the chain's record while the batch is stored; a batch finalized with no
     # job audited has left storage, and its commit event names the worker.
-    worker = chain.market.functions.getBatch(batch_of(jid)).call()[5]
+    worker = chain.view.job_batch(jid).worker
     if int(worker, 16) == 0:
         with contextlib.suppress(ClientError):  # Not committed yet: no worker to show.
             worker, _ = RequesterClient(chain).committed(batch_of(jid))
-    audit_status = chain.game.functions.getAudit(jid).call()[0]
+    audit_status = chain.view.audit_status(jid)
     return {
         "job": show_job_id(jid),
         "model": created["model"],
@@ -210,14 +206,13 @@ def list_(ctx: Ctx) -> None:
     )
     for log in logs:
         a = log["args"]
-        batch = chain.market.functions.getBatch(a["batchId"]).call()
         rows.append(
             {
                 "batch": a["batchId"],
                 "model": names.get(bytes(a["modelId"]), "?"),
                 "jobs": len(a["inputs"]),
                 "price": credits(a["price"]),
-                "status": batch_status_name(batch[8]),
+                "status": batch_status_name(chain.view.batch_status(a["batchId"])),
             }
         )
     ctx.out.result(rows, title=f"jobs of {address}")

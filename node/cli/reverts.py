@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from node.chain.deploy import CREDIT_UNIT
-from node.chain.errors import ContractRevertError
+from node.chain.errors import ContractRevertError, as_date
 
 
 def _credits(units: object) -> str:
@@ -33,7 +33,7 @@ def explain(exc: ContractRevertError) -> str:
         "StakingStakeLocked": lambda: (
             f"{_credits(a.get('locked'))} credits are locked behind open work; try again once it settles"
         ),
-        "StakingStillUnbonding": lambda: f"still unbonding until {a.get('unbondsAt')}",
+        "StakingStillUnbonding": lambda: f"still unbonding until {as_date(int(a.get('unbondsAt', 0)))}",
         "StakingExitNotRequested": lambda: "request the exit first: `nightshift unstake --role ...`",
         "JobMarketNothingToWithdraw": lambda: "nothing to withdraw",
         "JobMarketZeroDeposit": lambda: "deposit more than zero credits",

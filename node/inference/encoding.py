@@ -15,6 +15,7 @@ to the same bytes; any change to the format gets a new magic.
 
 from __future__ import annotations
 
+import math
 import struct
 
 import numpy as np
@@ -52,7 +53,7 @@ def decode_output(data: bytes) -> np.ndarray:
         raise OutputDecodeError("truncated header")
     shape = struct.unpack_from(f"<{ndim}I", data, 6)
     dtype = _DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: a product of eight uint32s never wraps.
     if len(data) - offset != expected:
         raise OutputDecodeError(f"data is {len(data) - offset} bytes, shape {shape} needs {expected}")
     return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from node.chain.protocol import batch_of, index_of
 from node.metrics import Metrics
 from node.server import MAX_RESULTS
 from node.store import Store
+from node.wire import ServedResult, ServedResults
 
 # The worker's local statuses of batches it has committed (see `node.worker`).
 SERVED_STATUSES = frozenset({"committed", "finalized", "forfeited"})
@@ -60,14 +60,10 @@ InfoDep = Annotated[NodeInfo, Depends(_info)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
 
-def _result(job_id: int, data: bytes, digest: bytes) -> dict[str, object]:
-    return {
-        "job_id": job_id,
-        "batch_id": batch_of(job_id),
-        "index": index_of(job_id),
-        "output_hash": "0x" + digest.hex(),
-        "output": base64.b64encode(data).decode(),
-    }
+def _result(job_id: int, data: bytes, digest: bytes) -> ServedResult:
+    return ServedResult(
+        job_id=job_id, batch_id=batch_of(job_id), index=index_of(job_id), output_hash="0x" + digest.hex(), output=data
+    )
 
 
 def _committed(store: Store, job_id: int) -> bool:
@@ -86,12 +82,12 @@ def _routes(app: FastAPI) -> FastAPI:
         ],
         store: StoreDep,
         info: InfoDep,
-    ) -> dict[str, object]:
+    ) -> ServedResults:
         found = {} if info.withhold else {j: o for j, o in store.outputs(ids).items() if _committed(store, j)}
-        return {
-            "results": [_result(job, *found[job]) for job in ids if job in found],
-            "missing": [job for job in ids if job not in found],
-        }
+        return ServedResults(
+            results=[_result(job, *found[job]) for job in ids if job in found],
+            missing=[job for job in ids if job not in found],
+        )
 
     @app.get("/v1/results/{job_id}", response_model=None)
     def get_result(
@@ -99,7 +95,7 @@ def _routes(app: FastAPI) -> FastAPI:
         store: StoreDep,
         info: InfoDep,
         format: Annotated[str, Query(pattern="^(json|raw)$")] = "json",
-    ) -> Response | dict[str, object]:
+    ) -> Response | ServedResult:
         found = None if info.withhold or not _committed(store, job_id) else store.output(job_id)
         if found is None:
             raise HTTPException(status_code=404, detail=f"no result for job {job_id} on this worker")

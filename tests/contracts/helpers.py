@@ -8,6 +8,8 @@ from enum import IntEnum
 from eth_abi import encode
 from eth_utils import keccak
 
+from node.chain import protocol
+
 CREDIT = 10**6  # Credits have 6 decimals.
 MIN_WORKER_STAKE = 100 * CREDIT
 MIN_VERIFIER_STAKE = 1_000 * CREDIT
@@ -96,8 +98,8 @@ def batch(*payloads: bytes, model=EMBED_ID, price=PRICE, timeout=TIMEOUT, audit_
 
 
 def job_id(batch_id: int, index: int = 0) -> int:
-    """A job's id: `batchId << 16 | index`."""
-    return (batch_id << 16) | index
+    """A job's id (`node.chain.protocol.job_id`), job 0 unless told."""
+    return protocol.job_id(batch_id, index)
 
 
 def output_hashes(batch_id: int, size: int) -> list[bytes]:

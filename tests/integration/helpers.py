@@ -11,7 +11,7 @@ from sklearn.datasets import load_digits
 
 from node.chain.client import ChainClient
 from node.chain.deploy import MarketParams
-from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_status
+from node.chain.protocol import job_status
 from node.client import RequesterClient
 from node.devnet import VERIFIER, WORKER, Devnet, NodeProcess
 from node.inference.models.digits import encode_pixels
@@ -68,11 +68,7 @@ def requester(devnet: Devnet, index: int) -> RequesterClient:
 
 
 def job_statuses(devnet: Devnet, job_ids: list[int]) -> list[str]:
-    market, game = devnet.market_contract.functions, devnet.game.functions
-    return [
-        job_status(BatchStatus(market.getBatch(batch_of(j)).call()[8]), AuditStatus(game.getAudit(j).call()[0]))
-        for j in job_ids
-    ]
+    return [job_status(devnet.view.job_batch(j).status, devnet.view.audit_status(j)) for j in job_ids]
 
 
 def all_final(devnet: Devnet, job_ids: list[int]) -> Callable[[], bool]:

@@ -17,6 +17,7 @@ import pytest
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+from node.chain.protocol import job_id
 from node.client import collect_fees
 from node.devnet import Devnet
 from node.inference.encoding import decode_output
@@ -65,8 +66,8 @@ def test_honest_worker_is_paid_and_requester_gets_results_matching_chain(devnet,
 
     minilm = engine.plugin_by_name(MiniLM.name)
     local = engine.run(minilm.model_id, sentences)
-    for job_id, mine in zip(embed.job_ids, local, strict=True):
-        served = client.fetch(job_id)  # Raises unless it matches the worker's commitment on chain.
+    for job, mine in zip(embed.job_ids, local, strict=True):
+        served = client.fetch(job)  # Raises unless it matches the worker's commitment on chain.
         assert MiniLM.policy.compare(mine, served).accepted
     labels = [int(decode_output(client.fetch(j))[0]) for j in digits.job_ids]
     assert labels == list(DIGITS.target[:4])
@@ -221,11 +222,11 @@ def _reverted_transactions(devnet: Devnet, address: str) -> int:
 
 def test_worker_serves_4xx_with_reason_for_unknown_job(devnet, nodes):
     worker = nodes.worker("api-worker", 12, models="digits-mlp")
-    missing = httpx.get(f"{worker.url}/v1/results/{(999 << 16) | 3}")
+    missing = httpx.get(f"{worker.url}/v1/results/{job_id(999, 3)}")
     assert missing.status_code == 404
-    assert missing.json() == {"error": f"no result for job {(999 << 16) | 3} on this worker"}
+    assert missing.json() == {"error": f"no result for job {job_id(999, 3)} on this worker"}
     assert httpx.get(f"{worker.url}/v1/results/not-a-number").status_code == 422
-    unknown = [(999 << 16) | 3, (999 << 16) | 4]
+    unknown = [job_id(999, 3), job_id(999, 4)]
     many = httpx.get(f"{worker.url}/v1/results", params={"ids": unknown})
     assert many.status_code == 200 and many.json() == {"results": [], "missing": unknown}
     for bad in ([], [-1], list(range(257))):
@@ -255,7 +256,7 @@ def test_worker_finalizes_a_due_batch_in_the_transaction_that_commits_the_next(d
     client = requester(devnet, 4)
     first = client.submit(DigitsMLP.name, digit_inputs(1, offset=700), DIGIT_PRICE)
     assert client.wait(first.batch_id, {"committed", "drawn"}, timeout=60) in ("committed", "drawn")
-    deadline = devnet.market_contract.functions.getBatch(first.batch_id).call()[6]
+    deadline = devnet.view.batch(first.batch_id).deadline
     wait_until(lambda: time.time() > deadline + 2, 30, "the first batch's window to end")
     assert client.status(first.batch_id) in ("committed", "drawn")  # Held, not finalized alone.
     second = client.submit(DigitsMLP.name, digit_inputs(1, offset=701), DIGIT_PRICE)
@@ -302,10 +303,10 @@ def test_uri_inputs_are_fetched_and_checked_against_their_hash(devnet, nodes, en
         ]
         client = requester(devnet, 4)
         client.wait(first, {"finalized"}, timeout=60)
-        assert int(decode_output(client.fetch(first << 16))[0]) == DIGITS.target[500]
+        assert int(decode_output(client.fetch(job_id(first, 0)))[0]) == DIGITS.target[500]
         # The batch's finalize drew the job for audit; the verifier fetches the URI too.
-        wait_until(all_final(devnet, [first << 16]), 60, "the audited job to settle")
-        assert job_statuses(devnet, [first << 16]) == [FINALIZED]
+        wait_until(all_final(devnet, [job_id(first, 0)]), 60, "the audited job to settle")
+        assert job_statuses(devnet, [job_id(first, 0)]) == [FINALIZED]
         time.sleep(2)  # The worker refuses a batch whose input does not match its hash: nobody takes it.
         assert client.status(first + 1) == "open"
     finally:  # Closed, not only stopped: later workers that try the forged URI are refused at once.
@@ -325,7 +326,7 @@ def test_two_workers_racing_for_small_batches_share_them_and_finalize_every_one(
     requests = [(model, DIGIT_PRICE, 600, 0, False, [(keccak(x), x, "")]) for x in digit_inputs(96, offset=400)]
     receipt = sender.transact(market.functions.createBatches(requests))
     batch_ids = [e["args"]["batchId"] for e in market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)]
-    wait_until(all_final(devnet, [b << 16 for b in batch_ids]), 90, "all 96 batches to finalize")
+    wait_until(all_final(devnet, [job_id(b, 0) for b in batch_ids]), 90, "all 96 batches to finalize")
 
     taken = [e for e in events(devnet, "BatchTaken") if e["batchId"] in batch_ids]
     committed = [e for e in events(devnet, "ResultsCommitted") if e["batchId"] in batch_ids]

@@ -13,6 +13,7 @@ from web3.logs import DISCARD
 from node.chain.calls import encode_call
 from node.chain.errors import ContractRevertError
 from node.chain.events import EventDecoder
+from node.chain.protocol import Batch, job_id
 from node.chain.transport import connect
 from node.chain.tx import REFUND_AND_FORWARDING, TransactionFailedError, TxSender, revert_of
 
@@ -99,7 +100,7 @@ def test_transaction_reverted_after_simulation_raises_with_decoded_cause(anvil, 
     receipt = requester.transact(market.functions.createBatches([request]))
     batch_id = market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"]["batchId"]
     worker.transact(market.functions.takeBatches([batch_id]))
-    deadline = market.functions.getBatch(batch_id).call()[6]
+    deadline = Batch.decode(market.functions.getBatch(batch_id).call()).deadline
     w3.provider.make_request("evm_setAutomine", [False])
     try:
         sent = worker.send_nowait(market.functions.commitResults([batch_id], [[keccak(b"out")]]))
@@ -124,7 +125,7 @@ def test_fast_call_encoding_gives_web3s_bytes_for_every_argument_shape(anvil, de
     calls = [
         market.functions.createBatches([(model, 10**6, 600, 0, True, [job_input, (keccak(b""), b"", "ipfs://a")])]),
         market.functions.commitResults([1, 2], [[keccak(b"a")], [keccak(b"b"), keccak(b"c")]]),
-        deployment.contract(w3, "VerificationGame").functions.submitVerdicts([1 << 16], [False], [keccak(b"d")]),
+        deployment.contract(w3, "VerificationGame").functions.submitVerdicts([job_id(1, 0)], [False], [keccak(b"d")]),
         market.functions.withdraw(),
         market.functions.balanceOf(senders[1].address),
         staking.functions.stake(0, 5, "http://127.0.0.1:9001"),

@@ -33,7 +33,7 @@ def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace
     sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=810), DIGIT_PRICE)
     assert client.wait(sub.batch_id, {"committed", "drawn"}, timeout=60) in ("committed", "drawn")
     wait_until(lambda: bool(draws_of(devnet, sub.batch_id)), 60, "the verifier to draw the held batch")
-    window_end = devnet.market_contract.functions.getBatch(sub.batch_id).call()[6]
+    window_end = devnet.view.batch(sub.batch_id).deadline
     ((draw_tx, sender),) = draws_of(devnet, sub.batch_id)
     assert sender == devnet.accounts[35].address
     assert devnet.w3.eth.get_block(devnet.w3.eth.get_transaction(draw_tx)["blockNumber"])["timestamp"] > window_end
@@ -47,7 +47,7 @@ def test_verifier_draws_a_batch_whose_seed_nears_the_end_of_blockhash_reach(devn
     client = requester(devnet, 3)
     sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=820), DIGIT_PRICE)
     assert client.wait(sub.batch_id, {"committed"}, timeout=60) == "committed"
-    seed_block = devnet.market_contract.functions.getBatch(sub.batch_id).call()[7]
+    seed_block = devnet.view.batch(sub.batch_id).seed_block
     devnet.w3.provider.make_request("anvil_mine", [hex(130), hex(0)])  # type: ignore[arg-type]
     wait_until(lambda: bool(draws_of(devnet, sub.batch_id)), 60, "the verifier to draw before the seed is lost")
     ((draw_tx, sender),) = draws_of(devnet, sub.batch_id)

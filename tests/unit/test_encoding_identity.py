@@ -1,10 +1,12 @@
 """Canonical output encoding and model identity."""
 
+import struct
+
 import numpy as np
 import pytest
 import torch
 
-from node.inference.encoding import decode_output, encode_output, output_hash
+from node.inference.encoding import MAGIC, decode_output, encode_output, output_hash
 from node.inference.errors import OutputDecodeError
 from node.inference.identity import canonical_weight_bytes, model_id
 
@@ -45,3 +47,9 @@ def test_model_id_ignores_key_order_but_not_a_single_bit():
     flipped["b"][1] = torch.finfo(torch.float32).tiny
     assert model_id(flipped) != model_id(a)
     assert canonical_weight_bytes(a).startswith(b"NSW1")
+
+
+def test_decode_rejects_dimensions_whose_product_wraps_in_64_bits():
+    wrapped = MAGIC + struct.pack("<BB", 1, 4) + struct.pack("<4I", *(1 << 16,) * 4)  # 2**64 elements.
+    with pytest.raises(OutputDecodeError, match="needs 73786976294838206464"):
+        decode_output(wrapped)

@@ -4,6 +4,7 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
 from node.chain.errors import ContractRevertError, RevertDecoder, UnknownRevertError
+from node.chain.protocol import Role
 
 ABI = [
     {
@@ -49,3 +50,26 @@ def test_decode_unknown_selector_keeps_raw_data():
     error = RevertDecoder([ABI]).decode(bytes.fromhex("deadbeef00"))
     assert isinstance(error, UnknownRevertError)
     assert error.data == bytes.fromhex("deadbeef00")
+
+
+STAKING_ABI = [
+    {
+        "type": "error",
+        "name": "StakingStillUnbonding",
+        "inputs": [
+            {"name": "account", "type": "address", "internalType": "address"},
+            {"name": "role", "type": "uint8", "internalType": "enum IStaking.Role"},
+            {"name": "unbondsAt", "type": "uint256", "internalType": "uint256"},
+        ],
+    }
+]
+
+
+def test_decode_names_enum_arguments_and_shows_times_as_dates():
+    error = RevertDecoder([STAKING_ABI]).decode(
+        _data("StakingStillUnbonding(address,uint8,uint256)", ["address", "uint8", "uint256"], [CALLER, 1, 1796288114])
+    )
+    assert isinstance(error, ContractRevertError)
+    assert error.args_by_name["role"] is Role.VERIFIER
+    assert error.args_by_name["unbondsAt"] == 1796288114
+    assert str(error) == f"StakingStillUnbonding(account={CALLER}, role=verifier, unbondsAt=2026-12-03 08:55:14 UTC)"

@@ -36,29 +36,11 @@ def test_saved_outputs_are_served_after_reopening_and_shared_by_hash(tmp_path):
     assert reopened.output(4) is None
 
 
-def test_output_stored_as_a_file_by_an_earlier_build_is_still_served(tmp_path):
-    legacy = b"computed before outputs moved into the database"
+def test_many_outputs_are_read_in_one_query_leaving_out_unknown_jobs(tmp_path):
     store = Store(tmp_path)
-    with store.transaction() as db:  # What an earlier build left: the row, and a file named by the hash.
-        db.execute("INSERT INTO outputs VALUES (?, ?)", (9, keccak(legacy).hex()))
-    (tmp_path / "outputs").mkdir()
-    (tmp_path / "outputs" / keccak(legacy).hex()).write_bytes(legacy)
-    assert store.output(9) == (legacy, keccak(legacy))
-
-
-def test_many_outputs_are_read_in_one_query_including_legacy_files_and_leaving_out_unknown_jobs(tmp_path):
-    store = Store(tmp_path)
-    first, second, legacy = b"output-1", b"output-2", b"computed by an earlier build"
+    first, second = b"output-1", b"output-2"
     store.save_outputs([(1, keccak(first), first), (2, keccak(second), second)])
-    with store.transaction() as db:
-        db.execute("INSERT INTO outputs VALUES (?, ?)", (3, keccak(legacy).hex()))
-    (tmp_path / "outputs").mkdir()
-    (tmp_path / "outputs" / keccak(legacy).hex()).write_bytes(legacy)
-    assert store.outputs([3, 1, 99, 2]) == {
-        1: (first, keccak(first)),
-        2: (second, keccak(second)),
-        3: (legacy, keccak(legacy)),
-    }
+    assert store.outputs([3, 1, 99, 2]) == {1: (first, keccak(first)), 2: (second, keccak(second))}
     assert store.outputs([]) == {}
 
 
