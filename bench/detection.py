@@ -50,6 +50,9 @@ Z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / (2 * len(GROUP_SIZES)))  # About
 FINAL = (BatchStatus.FINALIZED, BatchStatus.FORFEITED)
 
 
+BLOCKHASH_REACH = 256
+
+
 def measure(root: Path, jobs: int = JOBS, cheat_rate: float = 0.25, audit_rate: float = 0.1) -> dict[str, Any]:
     market = MarketParams(base_audit_bps=round(audit_rate * 10_000), challenge_window=2, verdict_window=60)
     devnet = Devnet(root, market=market, models=[MODEL]).up()
@@ -102,6 +105,14 @@ def _score(
         e["args"]["batchId"]: (e["args"]["worker"], [bytes(h) for h in e["args"]["outputHashes"]])
         for e in market.ResultsCommitted().get_logs(from_block=first)
     }
+    seeds = {e["args"]["batchId"]: e["args"]["seedBlock"] for e in market.ResultsCommitted().get_logs(from_block=first)}
+    drawn_at = {e["args"]["batchId"]: e["blockNumber"] for e in market.BatchDrawn().get_logs(from_block=first)}
+    drawn_at |= {e["args"]["batchId"]: e["blockNumber"] for e in game.AuditsDrawn().get_logs(from_block=first)}
+    for e in market.BatchFinalized().get_logs(from_block=first):  # Drawn in the finalize itself.
+        drawn_at.setdefault(e["args"]["batchId"], e["blockNumber"])
+    # A batch drawn once its seed block left `blockhash` reach has every job audited (the game
+    # never draws such a seed afresh): its odds are not 1-(1-p)^k, so the groups leave it out.
+    past_reach = {b for b, block in drawn_at.items() if block - seeds[b] > BLOCKHASH_REACH}
     forfeited = {e["args"]["batchId"] for e in market.BatchForfeited().get_logs(from_block=first)}
     audited = {e["args"]["jobId"] for e in game.AuditAssigned().get_logs(from_block=first)}
     slashed = [e["args"] for e in market.PartySlashed().get_logs(from_block=first) if e["args"]["role"] == 1]
@@ -119,7 +130,7 @@ def _score(
         ]
     groups = []
     for k in GROUP_SIZES:
-        batches = [b for b in batch_ids if len(cheats[b]) == k]
+        batches = [b for b in batch_ids if len(cheats[b]) == k and b not in past_reach]
         hits = sum(b in forfeited for b in batches)
         low, high = wilson(hits, len(batches), Z)
         theory = 1 - (1 - p) ** k
@@ -139,6 +150,8 @@ def _score(
         "audited_cheats": len(audited_cheats),
         "audited_cheats_not_caught": sum(batch_of(j) not in forfeited for j in audited_cheats),
         "batches_forfeited": len(forfeited),
+        "batches_drawn_past_reach": len(past_reach),
+        "batches_not_drawn": len(set(batch_ids) - set(drawn_at)),
         "honest_batches_forfeited": sum(not cheats[b] for b in forfeited),
         "verifiers_slashed": len(slashed),
         "groups": groups,
