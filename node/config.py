@@ -12,7 +12,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from node.server import MAX_RESULTS
+from node.chain.deploy import CREDIT_UNIT
+from node.wire import MAX_RESULTS
 
 
 class WorkerFaults(BaseModel):
@@ -38,13 +39,16 @@ class VerifierFaults(BaseModel):
     always_reject: bool = False
 
 
+DEFAULT_DEPLOYMENTS = Path("deployments/local.json")
+
+
 class NodeSettings(BaseSettings):
     """Settings shared by the worker and the verifier."""
 
     model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", env_nested_delimiter="__", extra="ignore")
 
     rpc_url: str = "http://127.0.0.1:8545"
-    deployments: Path = Path("deployments/local.json")
+    deployments: Path = DEFAULT_DEPLOYMENTS
     private_key: SecretStr | None = None
     data_dir: Path = Path(".nightshift")
     models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
@@ -120,3 +124,19 @@ class VerifierSettings(NodeSettings):
     # finalizes.
     draw_grace: float = Field(default=30.0, ge=0.0)
     faults: VerifierFaults = Field(default_factory=VerifierFaults)
+
+
+class GatewaySettings(BaseSettings):
+    """The OpenAI-compatible gateway (`python -m node.gateway`, `nightshift gateway run`). The API
+    key is a secret: from the environment only, compared in constant time, never logged."""
+
+    model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", extra="ignore")
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    deployments: Path = DEFAULT_DEPLOYMENTS
+    private_key: SecretStr | None = None
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    gateway_price: int = Field(default=CREDIT_UNIT // 20, gt=0)  # Base units per job: 0.05 credits.
+    gateway_audit_bps: int = Field(default=0, ge=0, le=10_000)
+    gateway_api_key: SecretStr | None = None

@@ -18,7 +18,7 @@ from node.chain.deploy import MarketParams
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import INPUT, CliError, InputError
 from node.cli.keystore import home
-from node.config import VerifierSettings, WorkerSettings
+from node.config import GatewaySettings, VerifierSettings, WorkerSettings
 
 
 def _settings(cls: type[Any], ctx: Ctx, config: Path | None, flags: dict[str, Any]) -> Any:
@@ -213,11 +213,12 @@ def gateway() -> None:
 @gateway.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True)
-@click.option("--max-price", default="0.05", show_default=True, help="Credits per job.")
+@click.option("--max-price", help="Credits per job (default: NIGHTSHIFT_GATEWAY_PRICE, or 0.05).")
 @click.option("--audit-rate", type=click.FloatRange(0, 1), default=0.0, help="Raise the audit probability.")
 @pass_ctx
-def gateway_run(ctx: Ctx, host: str, port: int, max_price: str, audit_rate: float) -> None:
-    """Serve POST /v1/embeddings and GET /v1/models until interrupted."""
+def gateway_run(ctx: Ctx, host: str, port: int, max_price: str | None, audit_rate: float) -> None:
+    """Serve POST /v1/embeddings and GET /v1/models until interrupted. Clients must send the
+    key in NIGHTSHIFT_GATEWAY_API_KEY, if it is set, as a bearer token."""
     import uvicorn
 
     from node.cli.account import to_units
@@ -225,7 +226,10 @@ def gateway_run(ctx: Ctx, host: str, port: int, max_price: str, audit_rate: floa
     from node.gateway.app import GatewayConfig, create_gateway
     from node.logs import configure_logging
 
+    settings = GatewaySettings()
+    price = to_units(max_price) if max_price is not None else settings.gateway_price
+    key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
     client = RequesterClient(ctx.chain(signer=True))
     configure_logging()
-    app = create_gateway(client, GatewayConfig(to_units(max_price), round(audit_rate * 10_000)))
+    app = create_gateway(client, GatewayConfig(price, round(audit_rate * 10_000), api_key=key))
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import uvicorn
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from node.chain.client import ChainClient
 from node.client import RequesterClient
+from node.config import GatewaySettings
 from node.errors import NightshiftError
 from node.gateway.app import GatewayConfig, create_gateway
 from node.logs import configure_logging
-
-
-class GatewaySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", extra="ignore")
-
-    rpc_url: str = "http://127.0.0.1:8545"
-    deployments: str = "deployments/local.json"
-    private_key: SecretStr | None = None
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8080
-    gateway_price: int = 20_000  # Credit base units per job.
-    gateway_audit_bps: int = 0
-    gateway_api_key: SecretStr | None = None
 
 
 def main() -> int:
     settings = GatewaySettings()
     configure_logging()
     try:
-        client = RequesterClient(ChainClient(settings.rpc_url, Path(settings.deployments), settings.private_key))
+        client = RequesterClient(ChainClient(settings.rpc_url, settings.deployments, settings.private_key))
     except NightshiftError as exc:
         print(f"gateway failed: {exc}", file=sys.stderr)
         return 1

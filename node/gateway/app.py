@@ -8,6 +8,7 @@ wallet. The response carries only results whose hash matches the one committed o
 from __future__ import annotations
 
 import base64
+import hmac
 import struct
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -107,7 +108,8 @@ def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
 
 def _authorize(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     key = request.app.state.config.api_key
-    if key and authorization != f"Bearer {key}":
+    given = (authorization or "").encode()
+    if key and not hmac.compare_digest(given, f"Bearer {key}".encode()):  # Constant time: no timing oracle.
         raise GatewayError(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
 
 

@@ -23,6 +23,8 @@ from node.inference.models.minilm import MiniLM
 from .helpers import BASE_AUDIT_BPS, COLLATERAL_BPS
 
 OPERATOR = 2
+API_KEY = "sk-nightshift-test-key"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "NIGHTSHIFT_DEPLOYMENTS": str(net.deployments_path),
             "NIGHTSHIFT_PRIVATE_KEY": "0x" + net.accounts[OPERATOR].key.hex().removeprefix("0x"),
             "NIGHTSHIFT_GATEWAY_PORT": str(port),
+            "NIGHTSHIFT_GATEWAY_API_KEY": API_KEY,
         }
         log = open(net.root / "gateway.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen([sys.executable, "-m", "node.gateway"], cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -48,7 +51,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/v1/models", headers=AUTH, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -68,7 +71,7 @@ def local_minilm() -> InferenceEngine:
 
 
 def test_openai_client_embeddings_match_local_model_within_tolerance(gateway, local_minilm):
-    client = openai.OpenAI(base_url=gateway, api_key="unused")
+    client = openai.OpenAI(base_url=gateway, api_key=API_KEY)
     texts = ["Nightshift is an open inference network.", "Cheaters lose their stake."]
     response = client.embeddings.create(model=MiniLM.name, input=texts)  # The client asks for base64.
     assert [d.index for d in response.data] == [0, 1]
@@ -83,19 +86,33 @@ def test_openai_client_embeddings_match_local_model_within_tolerance(gateway, lo
 
 
 def test_models_list_shows_registered_models(gateway):
-    ids = {m.id for m in openai.OpenAI(base_url=gateway, api_key="unused").models.list()}
+    ids = {m.id for m in openai.OpenAI(base_url=gateway, api_key=API_KEY).models.list()}
     assert ids == {"all-MiniLM-L6-v2", "digits-mlp"}
 
 
 def test_unknown_model_is_an_openai_not_found_error(gateway):
     with pytest.raises(openai.NotFoundError) as info:
-        openai.OpenAI(base_url=gateway, api_key="unused").embeddings.create(model="text-embedding-3-small", input="x")
+        openai.OpenAI(base_url=gateway, api_key=API_KEY).embeddings.create(model="text-embedding-3-small", input="x")
     assert info.value.body["code"] == "model_not_found"
     assert "text-embedding-3-small" in info.value.body["message"]
 
 
 def test_bad_input_is_an_openai_bad_request_error(gateway):
     with pytest.raises(openai.BadRequestError) as info:
-        openai.OpenAI(base_url=gateway, api_key="unused").embeddings.create(model=MiniLM.name, input=[[1, 2, 3]])
+        openai.OpenAI(base_url=gateway, api_key=API_KEY).embeddings.create(model=MiniLM.name, input=[[1, 2, 3]])
     assert info.value.body["type"] == "invalid_request_error"
     assert info.value.body["param"].startswith("input")
+
+
+@pytest.mark.parametrize("key", ["sk-wrong", API_KEY[:-1], API_KEY + "x"])
+def test_wrong_api_key_is_an_openai_authentication_error(gateway, key):
+    with pytest.raises(openai.AuthenticationError) as raised:
+        openai.OpenAI(base_url=gateway, api_key=key, max_retries=0).models.list()
+    assert raised.value.status_code == 401
+    assert raised.value.code == "invalid_api_key"
+
+
+def test_missing_api_key_is_refused_with_401(gateway):
+    response = httpx.get(f"{gateway}/models", timeout=5)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
