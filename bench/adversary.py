@@ -237,7 +237,8 @@ class Arena:
             if not progressed:
                 self.mine(self.params.verdict_window + 1)
                 now = self.w3.eth.get_block("latest")["timestamp"]
-                due = [j for j in jobs if self.view.audit(j).is_open and self.view.audit(j).deadline < now]
+                audits = {j: self.view.audit(j) for j in jobs}
+                due = [j for j, audit in audits.items() if audit.is_open and audit.deadline < now]
                 if due:
                     self.keeper.transact(self.game.functions.resolveTimeouts(due))
         if self.status(batch_id) == BatchStatus.AUDITED:

@@ -17,11 +17,10 @@ from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.inference.engine import InferenceEngine
 from node.net import FetchError, FetchLimits, fetch
-from node.wire import MAX_RESULTS, ServedResult, ServedResults
+from node.wire import MAX_RESULTS, MAX_RESULTS_BYTES, ServedResult, ServedResults
 
 MAX_UINT = 2**256 - 1
 DEVNET_CHAIN_ID = 31337
-MAX_RESULTS_BYTES = MAX_RESULTS * (64 << 10) * 4 // 3  # `MAX_RESULTS` outputs of 64 KiB, in base64.
 Wire = TypeVar("Wire", bound=BaseModel)
 #: Batch statuses after the commit: the results can be fetched.
 COMMITTED = frozenset({"committed", "drawn", "audited", "finalized"})

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from node.chain.deploy import CREDIT_UNIT
-from node.wire import MAX_RESULTS
+from node.wire import MAX_RESULTS_BYTES
 
 
 class WorkerFaults(BaseModel):
@@ -115,8 +115,7 @@ class VerifierSettings(NodeSettings):
 
     # Accepts can be overturned only if someone re-checks jobs: every verifier samples some.
     challenge_rate: float = Field(default=0.05, ge=0.0, le=1.0)
-    # The most one results response may hold: `MAX_RESULTS` outputs of up to 64 KiB each.
-    max_results_bytes: int = Field(default=MAX_RESULTS * (64 << 10) * 4 // 3, gt=0)
+    max_results_bytes: int = Field(default=MAX_RESULTS_BYTES, gt=0)  # The most one results answer may hold.
     # A batch's audit draw is left to its worker's finalize, which runs it first at no transaction
     # of its own. The verifier draws a batch itself only if it samples it for challenges, if its
     # seed block nears the end of `blockhash` reach, or once its challenge window has been over

@@ -11,6 +11,8 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 MAX_RESULTS = 256  # Results per `GET /v1/results`: about 0.5 MB of embeddings, in base64.
+#: The most one results answer may hold: `MAX_RESULTS` outputs of up to 64 KiB each, in base64.
+MAX_RESULTS_BYTES = MAX_RESULTS * (64 << 10) * 4 // 3
 
 
 def _b64decode(value: object) -> bytes:
