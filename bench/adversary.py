@@ -219,7 +219,7 @@ class Arena:
                 elif status == AuditStatus.DISPUTED:
                     # Keepers fill the whole panel before its seats vote, as the theory counts
                     # them: a seat drawn after a quorum would never bond (a few draws at most,
-                    # for a pool whose samples keep hitting void entries).
+                    # when samples land on verifiers that left after the dispute opened).
                     if EMPTY_SEAT in panel and self.view.audit(job).seed_block and draws[job] < PANEL_DRAWS:
                         draws[job] += 1
                         progressed = True

@@ -105,11 +105,12 @@ class GasBench:
         self.w3 = anvil.web3()
         artifacts = load_artifacts()
         decoder = decoder_for(artifacts)
-        accounts = dev_accounts(10)
+        accounts = dev_accounts(11)
         self.senders = [TxSender(self.w3, a, decoder) for a in accounts]
         owner, self.requester, self.worker, self.keeper = self.senders[:4]
         self.verifiers = self.senders[4:9]
         self.wallet_requester = self.senders[9]  # Pays each batch from its wallet: no deposit.
+        self.newcomer = self.senders[10]  # Joins as a verifier in `staking_steps`.
         # The least audit rate the market accepts with this collateral, so that most batches draw
         # no audit (see the module's docstring), and the stake that lets a batch carry it.
         config = DeployConfig(
@@ -121,7 +122,7 @@ class GasBench:
         self.market = self.deployment.contract(self.w3, "JobMarket")
         credit = self.deployment.contract(self.w3, "Credit")
         staking = self.deployment.contract(self.w3, "Staking")
-        for s in (self.requester, self.wallet_requester, self.worker, *self.verifiers):
+        for s in (self.requester, self.wallet_requester, self.worker, *self.verifiers, self.newcomer):
             owner.transact(credit.functions.mint(s.address, 10**11 * CREDIT_UNIT))
             s.transact(credit.functions.approve(self.market.address, 2**256 - 1))
             s.transact(credit.functions.approve(staking.address, 2**256 - 1))
@@ -130,6 +131,7 @@ class GasBench:
         for v in self.verifiers:
             v.transact(staking.functions.stake(VERIFIER, 10**11 * CREDIT_UNIT, ""))
         self.game = self.deployment.contract(self.w3, "VerificationGame")
+        self.staking = staking
         self._by_address = {s.address: s for s in self.senders}
         self._nonce = 0
         self._contracts = {
@@ -409,6 +411,16 @@ class GasBench:
         receipts["finalize"] = self.worker.transact(self.market.functions.finalizeBatches([batch_id]))
         return receipts
 
+    def staking_steps(self) -> dict[str, int]:
+        """Gas of a verifier's stake changes, each of which moves its weight in the draw pool."""
+        stake = self.staking.functions.stake
+        steps = {
+            "stake (a verifier joins)": self.newcomer.transact(stake(VERIFIER, 10**10 * CREDIT_UNIT, "")),
+            "stake (a verifier tops up)": self.newcomer.transact(stake(VERIFIER, CREDIT_UNIT, "")),
+            "requestExit (a verifier leaves)": self.newcomer.transact(self.staking.functions.requestExit(VERIFIER)),
+        }
+        return {step: int(receipt["gasUsed"]) for step, receipt in steps.items()}
+
     def paths(self) -> dict[str, Callable[[int], PathGas]]:
         return {
             "unaudited": self.unaudited,
@@ -438,6 +450,7 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
             ]
         profile = {step: bench.profile(r) for step, r in bench.profile_unaudited().items()}
         withdraw = bench.worker.transact(bench.market.functions.withdraw())
+        staking = bench.staking_steps()
     # The opcode trace on a chain of its own: anvil keeps every transaction's steps in memory
     # once tracing is on (about 11 GB over all the paths above).
     with Anvil(steps_tracing=True) as traced:
@@ -451,6 +464,7 @@ def measure(batches: tuple[int, ...] = (1, 16, 64, 256)) -> dict[str, Any]:
         "rows": [r.as_dict() for r in rows],
         "cold": cold.as_dict(),
         "withdraw_gas": int(withdraw["gasUsed"]),
+        "staking_gas": staking,
         "profile_batch1_unaudited": profile,
         "gas_by_kind_batch1_unaudited": by_kind,
     }

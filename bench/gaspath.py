@@ -94,6 +94,8 @@ def render(result: dict[str, Any]) -> str:
             f"{r['floor_calldata_per_job']:,} | {r['floor_storage_per_job']:,} | {steps} |"
         )
     lines.append(f"\nThe worker's `withdraw` is {result['withdraw_gas']:,} gas for any number of jobs.")
+    steps = ", ".join(f"{step} {gas:,}" for step, gas in result["staking_gas"].items())
+    lines.append(f"A verifier's stake changes, with 5 verifiers staked: {steps}.")
     return "\n".join(lines)
 
 

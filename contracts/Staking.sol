@@ -7,6 +7,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ICollateralKeeper} from "./interfaces/ICollateralKeeper.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
+import {StakeTree} from "./libraries/StakeTree.sol";
 
 /// @title Staking
 /// @notice Workers and verifiers stake credits to register. The job market locks per-job
@@ -24,6 +25,7 @@ import {IStaking} from "./interfaces/IStaking.sol";
 contract Staking is IStaking, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
+    using StakeTree for StakeTree.Tree;
 
     IERC20 private immutable _creditToken;
     uint64 private immutable _minWorkerStake;
@@ -31,29 +33,29 @@ contract Staking is IStaking, ReentrancyGuardTransient {
     uint40 private immutable _unbondingPeriod;
     address private immutable _jobMarket;
     /// @dev A stake as stored; `Stake` adds the collateral the market has locked.
-    ///      `firstEntry`: a verifier's pool entries from this index on carry its weight; the
-    ///      ones before are void (its stake fell since, or it left and came back).
+    ///      `seat` and `seatedAt` (verifiers only): the verifier's seat in the draw pool, held
+    ///      from its first stake until it withdraws, and the block it took the seat in.
     struct StakeSlot {
         uint64 amount;
         uint40 unbondsAt;
         bool active;
-        uint64 firstEntry;
-    }
-
-    /// @dev One entry of the verifier draw pool. The pool only grows, so the pool as it stood at
-    ///      any past block is a prefix of it: a draw over that prefix cannot be steered by
-    ///      stakes added after its randomness was fixed, nor by exits reordering a list.
-    ///      `cumulative` is the sum of the weights of this entry and all before it. The two
-    ///      fields a draw searches share the first slot; the verifier is read once, at the end.
-    struct PoolEntry {
-        uint40 blockNumber;
-        uint128 cumulative;
-        address verifier;
+        uint32 seat;
+        uint48 seatedAt;
     }
 
     mapping(address account => mapping(Role role => StakeSlot)) private _stakes;
     mapping(address worker => string url) private _workerUrls;
-    PoolEntry[] private _pool;
+    /// @dev The verifier draw pool: each seat weighs its holder's stake while the holder is
+    ///      active, with the history a draw at a past block needs. A draw over the pool of a
+    ///      past block cannot be steered by stake added after its randomness was fixed, and
+    ///      since a seat weighs nothing once its holder leaves, every sample lands on stake
+    ///      that was live at that block.
+    StakeTree.Tree private _pool;
+    mapping(uint256 seat => address verifier) private _seatHolders;
+    /// @dev Seats given up by verifiers that withdrew, taken again before new ones are added,
+    ///      so the pool grows with the verifiers staked at once, not with all that ever were.
+    uint32[] private _freeSeats;
+    uint32 private _seatCount;
 
     modifier onlyJobMarket() {
         if (msg.sender != _jobMarket) revert StakingOnlyJobMarket(msg.sender);
@@ -102,14 +104,13 @@ contract Staking is IStaking, ReentrancyGuardTransient {
             }
         }
 
+        uint256 weight = _weight(s);
         s.amount = total.toUint64();
+        s.active = true;
         emit Staked(msg.sender, role, amount, total);
-        if (!s.active) {
-            s.active = true;
-            // A verifier (re)joining enters the pool with its whole stake, its older entries void.
-            if (role == Role.Verifier) _enterPool(msg.sender, s, total, true);
-        } else if (role == Role.Verifier) {
-            _enterPool(msg.sender, s, amount, false);
+        if (role == Role.Verifier) {
+            if (s.seat == 0) _takeSeat(msg.sender, s);
+            _setWeight(msg.sender, s, weight);
         }
 
         _creditToken.safeTransferFrom(msg.sender, address(this), amount);
@@ -132,9 +133,10 @@ contract Staking is IStaking, ReentrancyGuardTransient {
         if (s.amount == 0) revert StakingNotStaked(msg.sender, role);
         if (s.unbondsAt != 0) revert StakingExitPending(msg.sender, role, s.unbondsAt);
         uint40 unbondsAt = uint40(block.timestamp) + _unbondingPeriod;
+        uint256 weight = _weight(s);
         s.unbondsAt = unbondsAt;
         s.active = false;
-        if (role == Role.Verifier) s.firstEntry = uint64(_pool.length);
+        if (role == Role.Verifier) _setWeight(msg.sender, s, weight);
         emit ExitRequested(msg.sender, role, unbondsAt);
     }
 
@@ -147,6 +149,8 @@ contract Staking is IStaking, ReentrancyGuardTransient {
         uint256 locked = ICollateralKeeper(_jobMarket).lockedOf(msg.sender, role);
         if (locked != 0) revert StakingStakeLocked(msg.sender, role, locked);
         uint256 amount = s.amount;
+        // Its weight is zero since the exit; the seat goes to the next verifier to join.
+        if (role == Role.Verifier) _freeSeats.push(s.seat);
         delete _stakes[msg.sender][role];
         emit StakeWithdrawn(msg.sender, role, amount);
 
@@ -157,6 +161,7 @@ contract Staking is IStaking, ReentrancyGuardTransient {
     function slash(address account, Role role, uint256 amount) external onlyJobMarket nonReentrant {
         StakeSlot storage s = _stakes[account][role];
         if (amount > s.amount) revert StakingExceedsStake(account, role, amount, s.amount);
+        uint256 weight = _weight(s);
         // Cannot underflow: checked against s.amount just above.
         unchecked {
             s.amount -= uint64(amount);
@@ -167,8 +172,7 @@ contract Staking is IStaking, ReentrancyGuardTransient {
             s.active = false;
             emit Deregistered(account, role);
         }
-        // The verifier's weight fell: its entries are void, and what is left enters afresh.
-        if (role == Role.Verifier) _enterPool(account, s, s.amount, true);
+        if (role == Role.Verifier) _setWeight(account, s, weight);
 
         _creditToken.safeTransfer(msg.sender, amount);
     }
@@ -219,59 +223,54 @@ contract Staking is IStaking, ReentrancyGuardTransient {
 
     /// @inheritdoc IStaking
     function sampleVerifier(uint256 snapshotBlock, uint256 randomness) external view returns (address) {
-        uint256 count = _entriesUpTo(snapshotBlock);
-        if (count == 0) return address(0);
-        uint256 target = randomness % _pool[count - 1].cumulative;
-        // The first entry whose cumulative weight exceeds the target: entry i is hit with
-        // probability weight(i) / total.
-        uint256 low;
-        uint256 high = count - 1;
-        while (low < high) {
-            uint256 mid = (low + high) / 2;
-            if (_pool[mid].cumulative > target) high = mid;
-            else low = mid + 1;
-        }
-        address verifier = _pool[low].verifier;
+        uint256 total = _pool.totalAt(snapshotBlock);
+        if (total == 0) return address(0);
+        uint256 seat = _pool.find(snapshotBlock, randomness % total);
+        address verifier = _seatHolders[seat];
         StakeSlot storage s = _stakes[verifier][Role.Verifier];
-        return s.active && low >= s.firstEntry ? verifier : address(0);
+        // The seat's weight at the snapshot was its holder's then: a holder that has left
+        // since, or took the seat after the snapshot, is not drawn.
+        return s.active && s.seat == seat && s.seatedAt <= snapshotBlock ? verifier : address(0);
     }
 
     /// @inheritdoc IStaking
-    function poolLength() external view returns (uint256) {
-        return _pool.length;
+    function poolWeightAt(uint256 blockNumber) external view returns (uint256) {
+        return _pool.totalAt(blockNumber);
     }
 
-    /// @notice Pool entry `index`: its verifier, the block it was added in, and the cumulative
-    ///         weight up to and including it.
-    function poolEntry(uint256 index) external view returns (PoolEntry memory) {
-        return _pool[index];
+    /// @inheritdoc IStaking
+    function seatOf(address verifier) external view returns (uint256) {
+        return _stakes[verifier][Role.Verifier].seat;
     }
 
     function _minimum(Role role) private view returns (uint256) {
         return role == Role.Worker ? _minWorkerStake : _minVerifierStake;
     }
 
-    /// @dev Adds a pool entry of `weight` for an active verifier; `fresh` voids its older entries.
-    function _enterPool(address verifier, StakeSlot storage s, uint256 weight, bool fresh) private {
-        uint256 index = _pool.length;
-        if (fresh) s.firstEntry = uint64(index);
-        if (!s.active || weight == 0) return;
-        uint256 cumulative = (index == 0 ? 0 : _pool[index - 1].cumulative) + weight;
-        if (cumulative > type(uint128).max) revert StakingPoolFull(cumulative);
-        _pool.push(PoolEntry({blockNumber: uint40(block.number), cumulative: uint128(cumulative), verifier: verifier}));
-        emit PoolEntryAdded(verifier, index, weight);
+    /// @dev What a stake weighs in the verifier draw: all of it while active, else nothing.
+    function _weight(StakeSlot storage s) private view returns (uint256) {
+        return s.active ? s.amount : 0;
     }
 
-    /// @dev How many pool entries were added up to and including block `blockNumber`.
-    function _entriesUpTo(uint256 blockNumber) private view returns (uint256) {
-        uint256 high = _pool.length;
-        if (high == 0 || _pool[high - 1].blockNumber <= blockNumber) return high;
-        uint256 low;
-        while (low < high) {
-            uint256 mid = (low + high) / 2;
-            if (_pool[mid].blockNumber > blockNumber) high = mid;
-            else low = mid + 1;
+    /// @dev Gives `verifier` a seat in the draw pool: one given up before, else a new one.
+    function _takeSeat(address verifier, StakeSlot storage s) private {
+        uint256 seat;
+        if (_freeSeats.length != 0) {
+            seat = _freeSeats[_freeSeats.length - 1];
+            _freeSeats.pop();
+        } else {
+            seat = ++_seatCount;
         }
-        return low;
+        s.seat = uint32(seat);
+        s.seatedAt = block.number.toUint48();
+        _seatHolders[seat] = verifier;
+    }
+
+    /// @dev Moves `verifier`'s seat from weight `before` to what its stake weighs now.
+    function _setWeight(address verifier, StakeSlot storage s, uint256 before) private {
+        uint256 weight = _weight(s);
+        if (weight == before) return;
+        _pool.set(s.seat, before, weight);
+        emit PoolWeightSet(verifier, s.seat, weight);
     }
 }

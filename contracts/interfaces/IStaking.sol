@@ -46,8 +46,6 @@ interface IStaking {
     error StakingStakeLocked(address account, Role role, uint256 locked);
     /// @notice Slashing more than is staked.
     error StakingExceedsStake(address account, Role role, uint256 amount, uint256 staked);
-    /// @notice The verifier pool's cumulative weight would overflow its 128 bits.
-    error StakingPoolFull(uint256 cumulative);
 
     /// @notice Credits were staked.
     event Staked(address indexed account, Role indexed role, uint256 amount, uint256 total);
@@ -61,8 +59,9 @@ interface IStaking {
     event StakeSlashed(address indexed account, Role indexed role, uint256 amount);
     /// @notice A slash left the stake below the role's minimum, so the account takes no new work.
     event Deregistered(address indexed account, Role indexed role);
-    /// @notice A verifier's stake entered the draw pool with weight `weight`, as entry `index`.
-    event PoolEntryAdded(address indexed verifier, uint256 index, uint256 weight);
+    /// @notice A verifier's seat in the draw pool weighs `weight` from this block on: its stake
+    ///         while it is active, zero once it has left or fallen below the minimum.
+    event PoolWeightSet(address indexed verifier, uint256 indexed seat, uint256 weight);
 
     /// @notice The job market, the only contract that may slash, and the keeper of locked collateral.
     function jobMarket() external view returns (address);
@@ -75,15 +74,20 @@ interface IStaking {
     function activeStake(address account, Role role) external view returns (uint256);
 
     /// @notice Draws a verifier by stake from the pool as it stood at the end of block
-    ///         `snapshotBlock`: entry weights are the stakes then, and an entry is void once its
-    ///         verifier's stake fell (a slash) or it left. Returns zero for a void entry or an
-    ///         empty pool; the caller draws again with other randomness.
-    /// @param snapshotBlock The last block whose pool entries count.
+    ///         `snapshotBlock`: the weights are the active verifiers' stakes then. Returns zero
+    ///         if the verifier drawn has left since, or for an empty pool; the caller draws
+    ///         again with other randomness.
+    /// @param snapshotBlock The block at whose end the weights are read.
     /// @param randomness Uniform randomness, from a block after `snapshotBlock`.
     function sampleVerifier(uint256 snapshotBlock, uint256 randomness) external view returns (address);
 
-    /// @notice The number of entries in the verifier draw pool.
-    function poolLength() external view returns (uint256);
+    /// @notice The verifier draw pool's total weight at the end of block `blockNumber`: the
+    ///         stake of the verifiers active then.
+    function poolWeightAt(uint256 blockNumber) external view returns (uint256);
+
+    /// @notice `verifier`'s seat in the draw pool, held from its first stake until it
+    ///         withdraws; zero if it has none.
+    function seatOf(address verifier) external view returns (uint256);
 
     /// @notice The minimum stake of `role`.
     function minStake(Role role) external view returns (uint256);

@@ -23,17 +23,6 @@ def test_stake_again_tops_up_and_keeps_url(staking, worker, staked):
     assert staking.workerUrl(worker) == "http://127.0.0.1:9001"
 
 
-def test_stake_as_verifier_adds_a_pool_entry_weighted_by_the_stake(staking, outsider, funded, staked):
-    count = staking.poolLength()
-    tx = staking.stake(VERIFIER, MIN_VERIFIER_STAKE, "", sender=outsider)
-    assert staking.PoolEntryAdded(verifier=outsider, index=count, weight=MIN_VERIFIER_STAKE) in tx.events
-    entry = staking.poolEntry(count)
-    assert (entry.verifier, entry.blockNumber) == (outsider.address, tx.block_number)
-    assert entry.cumulative == staking.poolEntry(count - 1).cumulative + MIN_VERIFIER_STAKE
-    staking.stake(VERIFIER, 7, "", sender=outsider)  # A top-up adds its own weight.
-    assert staking.poolEntry(count + 1).cumulative == entry.cumulative + 7
-
-
 def test_stake_reverts_if_zero_amount(staking, outsider, funded):
     with ape.reverts(staking.StakingZeroAmount):
         staking.stake(WORKER, 0, URL, sender=outsider)
@@ -79,23 +68,6 @@ def test_request_exit_deactivates_and_sets_unbonding_time(staking, chain, worker
     block_time = chain.blocks[tx.block_number].timestamp
     assert tx.events == [staking.ExitRequested(account=worker, role=WORKER, unbondsAt=block_time + UNBONDING)]
     assert not staking.isActive(worker, WORKER)
-
-
-def test_request_exit_voids_the_verifiers_pool_entries(staking, chain, verifiers, staked):
-    head = chain.blocks.head.number
-    weights = range(0, 10_000 * CREDIT, 250 * CREDIT)
-    assert verifiers[0].address in {staking.sampleVerifier(head, r) for r in weights}
-    staking.requestExit(VERIFIER, sender=verifiers[0])
-    drawn = {staking.sampleVerifier(head, r) for r in weights}
-    assert verifiers[0].address not in drawn and ape.utils.ZERO_ADDRESS in drawn
-
-
-def test_sample_verifier_ignores_entries_added_after_the_snapshot(staking, chain, outsider, funded, staked):
-    snapshot = chain.blocks.head.number
-    staking.stake(VERIFIER, 9_000 * CREDIT, "", sender=outsider)
-    assert outsider.address not in {staking.sampleVerifier(snapshot, r * CREDIT) for r in range(0, 10_000, 100)}
-    assert outsider.address in {staking.sampleVerifier(snapshot + 1, r * CREDIT) for r in range(0, 19_000, 100)}
-    assert staking.sampleVerifier(0, 12345) == ape.utils.ZERO_ADDRESS  # An empty pool.
 
 
 def test_request_exit_reverts_if_not_staked(staking, outsider):

@@ -1,5 +1,5 @@
 """The contracts' storage layout, pinned: the packed records (a batch, an account, an audit, a
-stake) each fill one slot in this field order (a pool entry, two), so that a change to a struct that
+stake) each fill one slot in this field order, so that a change to a struct that
 would split a word, or move a field an off-chain reader relies on, fails here first.
 
 The layout comes from the compiler itself (solc-js's `storageLayout` output), not from a
@@ -67,14 +67,16 @@ def variables(contract: str) -> list[tuple[str, int]]:
             [("status", 0), ("round", 1), ("deadline", 2), ("seedBlock", 7), ("auditor", 12)],
         ),
         ("VerificationGame", "BatchAudits", [("open", 0), ("challengeableUntil", 2), ("forfeited", 7)]),
-        ("Staking", "StakeSlot", [("amount", 0), ("unbondsAt", 8), ("active", 13), ("firstEntry", 14)]),
-        ("Staking", "PoolEntry", [("blockNumber", 0, 0), ("cumulative", 0, 5), ("verifier", 1, 0)]),
+        (
+            "Staking",
+            "StakeSlot",
+            [("amount", 0), ("unbondsAt", 8), ("active", 13), ("seat", 14), ("seatedAt", 18)],
+        ),
     ],
 )  # fmt: skip
 def test_packed_record_fills_its_slots_in_field_order(contract, name, fields):
-    """Each record is one slot (a pool entry two: the fields a draw searches, then its verifier)."""
-    expected = [f if len(f) == 3 else (f[0], 0, f[1]) for f in fields]
-    assert struct(contract, name) == expected
+    """Each record is one slot."""
+    assert struct(contract, name) == [(field, 0, offset) for field, offset in fields]
 
 
 def test_contracts_keep_their_state_in_declared_order():
@@ -85,4 +87,6 @@ def test_contracts_keep_their_state_in_declared_order():
     assert [label for label, _ in variables("VerificationGame")] == [
         "_audits", "_disputes", "_panels", "_votes", "_onJob", "_batchAudits", "_seeds", "_bonded",
     ]  # fmt: skip
-    assert [label for label, _ in variables("Staking")] == ["_stakes", "_workerUrls", "_pool"]
+    assert [label for label, _ in variables("Staking")] == [
+        "_stakes", "_workerUrls", "_pool", "_seatHolders", "_freeSeats", "_seatCount",
+    ]  # fmt: skip

@@ -323,7 +323,8 @@ def test_a_panel_is_drawn_from_the_pool_of_the_block_that_opened_the_dispute(
 
 
 def test_an_exit_does_not_move_other_verifiers_in_the_draw(staking, chain, verifiers, staked):
-    """Finding 2: the pool only grows, so leaving cannot shift who a draw lands on."""
+    """Finding 2: a draw reads the weights of its snapshot block, so leaving after it cannot shift
+    who the draw lands on."""
     snapshot = chain.blocks.head.number
     before = [staking.sampleVerifier(snapshot, r) for r in range(0, 10_000 * CREDIT, 397 * CREDIT)]
     staking.requestExit(VERIFIER, sender=verifiers[1])

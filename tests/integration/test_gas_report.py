@@ -71,6 +71,9 @@ def test_gas_report_covers_every_path_with_floors_and_amortizes_with_batch_size(
     # The first job ever creates balances and account ids that later jobs only read or update.
     assert result["cold"]["per_job"] > by_path[("unaudited", 1)]["per_job"]
     assert result["withdraw_gas"] > TX_BASE_GAS
+    # Joining takes a seat in the draw pool's tree, which a top-up and an exit then only update.
+    joins, tops_up, leaves = result["staking_gas"].values()
+    assert joins > tops_up > TX_BASE_GAS and leaves > TX_BASE_GAS
     steps = render_steps(result)
     assert steps.count("\n|") == 1 + 2 * 3  # Header rule, and three steps at batch 1 and 8.
     assert "| 1 | create |" in steps and "| 8 | finalize |" in steps
