@@ -77,6 +77,7 @@ lint: install
 	ruff check node verifier scripts tests bench
 	ruff format --check node verifier scripts tests bench
 	mypy node verifier scripts bench
+	lint-imports
 
 clean:
 	rm -rf .build .solcx .devnet

@@ -3,7 +3,8 @@
 import sys
 
 from node.config import WorkerSettings
-from node.runner import entrypoint, run_worker
+from node.launch import entrypoint
+from node.worker.run import run_worker
 
 if __name__ == "__main__":
     sys.exit(entrypoint(WorkerSettings, run_worker, "worker"))

@@ -40,7 +40,15 @@ def model_specs(names: list[str]) -> list[ModelSpec]:
     for name in names:
         plugin = plugin_classes()[name]()
         plugin.load()
-        specs.append(plugin.spec())
+        specs.append(
+            ModelSpec(
+                name=plugin.name,
+                model_id="0x" + plugin.model_id.hex(),
+                mode=plugin.policy.mode,
+                tolerance_hash="0x" + plugin.policy.tolerance_hash().hex(),
+                min_price=plugin.min_price,
+            )
+        )
     return specs
 
 

@@ -3,7 +3,8 @@
 import sys
 
 from node.config import VerifierSettings
-from node.runner import entrypoint, run_verifier
+from node.launch import entrypoint
+from verifier.run import run_verifier
 
 if __name__ == "__main__":
     sys.exit(entrypoint(VerifierSettings, run_verifier, "verifier"))

@@ -53,6 +53,9 @@ MAX_TASKS_PER_STEP = 256
 # Verdicts, votes and challenges on distinct jobs are independent: their transactions are sent
 # back to back. An auditor's verdicts of one pass go in one `submitVerdicts` transaction.
 PIPELINED = ("audit", "vote", "check")
+# Seats drawn per `drawVerifiers` transaction: a panel's draw can take a few hundred thousand
+# gas, and the chunk must stay well under a block's gas limit.
+DRAWS_PER_TX = 32
 # A vote may become the one that settles its dispute (slashing, a forfeited batch, payouts) if
 # another panelist's vote is mined first; its gas limit covers that path. Unused gas is not charged.
 VOTE_GAS_HEADROOM = 600_000
@@ -85,6 +88,7 @@ class Verifier(NodeDaemon):
         self._urls: dict[str, str] = {}
         self._pending: list[tuple[list[str], str, HexBytes, Callable[[], None] | None]] = []
         self._verdicts: list[tuple[str, int, bool, bytes]] = []  # This pass's audit verdicts.
+        self._draws: list[tuple[str, int]] = []  # This pass's draw tasks and their jobs.
         self._not_due: list[str] = []
         self._retry_jobs: list[int] = []  # Jobs this pass could not judge: their tasks run again.
 
@@ -122,6 +126,7 @@ class Verifier(NodeDaemon):
             except Exception:  # One task's failure is that task's: it runs again later.
                 log.exception("task failed; retrying later", extra={"task": f"{kind}:{job}"})
                 self._not_due.append(f"{kind}:{job}")
+        self._send_draws()
         self._send_verdicts()
         self._flush()
         for kind, job in due:
@@ -145,7 +150,12 @@ class Verifier(NodeDaemon):
             self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), "created", {"inputs": inputs})
         elif name == "ResultsCommitted" and self.store.batch(a["batchId"]):
             hashes = [bytes(h).hex() for h in a["outputHashes"]]
-            self.store.update_batch_data(a["batchId"], worker=a["worker"], hashes=hashes, seed_block=a["seedBlock"])
+            # The jobs to re-check if the draw leaves them unaudited, chosen now so that only
+            # a batch with one needs a draw of this verifier's before its worker's finalize.
+            checks = [i for i in range(len(hashes)) if self._rng.random() < self.settings.challenge_rate]
+            self.store.update_batch_data(
+                a["batchId"], worker=a["worker"], hashes=hashes, seed_block=a["seedBlock"], checks=checks
+            )
             self.store.set_batch_status(a["batchId"], "committed", a["challengeDeadline"])
         elif name == "BatchTaken":  # Keep the protocol live: expire it if the worker goes silent.
             self._again(f"expire:{a['batchId']}", a["deadline"] + 1)
@@ -193,16 +203,16 @@ class Verifier(NodeDaemon):
             self.store.update_batch_data(batch_of(job), bonded=sorted(set(found[2].get("bonded", [])) | {job}))
 
     def _sample_for_challenges(self, batch_id: int, audited: set[int]) -> None:
-        rate = self.settings.challenge_rate
+        """Re-checks the jobs sampled at the commit that the draw left unaudited."""
         found = self.store.batch(batch_id)
-        if not rate or found is None:
+        if found is None:
             return
         _, _, data, challenge_deadline = found
         if time.time() > challenge_deadline:  # Replayed history: too late to challenge.
             return
-        for index in range(len(data["inputs"])):
+        for index in data.get("checks", []):
             job = job_id(batch_id, index)
-            if job not in audited and self._rng.random() < rate:
+            if job not in audited:
                 self.store.add_task(f"check:{job}")
 
     # ------------------------------------------------------------ tasks
@@ -229,7 +239,7 @@ class Verifier(NodeDaemon):
             if not accepted:
                 self._send(task, "challenge", game.challenge(job, my_hash), lambda: self._challenged(job))
         elif kind == "draw":
-            self._send(task, "draw", game.drawVerifiers([job]), None, VOTE_GAS_HEADROOM)
+            self._draws.append((task, job))
         elif kind == "timeout":
             self._resolve(task, job)
         elif kind == "expire":
@@ -246,6 +256,24 @@ class Verifier(NodeDaemon):
             self._send(task, "timeout", self.client.game.functions.resolveTimeouts([job]), None, VOTE_GAS_HEADROOM)
         elif audit.is_open:
             self._not_due.append(task)
+
+    def _send_draws(self) -> None:
+        """Draws this pass's seats in transactions of `DRAWS_PER_TX` jobs. If one would revert
+        (another keeper drew a job first), each job of it is drawn on its own."""
+        draws, self._draws = self._draws, []
+        game = self.client.game.functions
+        for start in range(0, len(draws), DRAWS_PER_TX):
+            chunk = draws[start : start + DRAWS_PER_TX]
+            if len(chunk) > 1:
+                try:
+                    tx_hash = self.sender.send_nowait(game.drawVerifiers([j for _, j in chunk]), VOTE_GAS_HEADROOM)
+                except ContractRevertError as exc:
+                    log.info("a draw in the batch would revert; drawing each alone", extra={"error": str(exc)})
+                else:
+                    self._pending.append(([task for task, _ in chunk], "draws", tx_hash, None))
+                    continue
+            for task, job in chunk:
+                self._send(task, "draw", game.drawVerifiers([job]), None, VOTE_GAS_HEADROOM)
 
     def _send_verdicts(self) -> None:
         """Sends this pass's audit verdicts in one transaction. If that would revert (an audit
@@ -282,18 +310,17 @@ class Verifier(NodeDaemon):
 
     def _draw_due(self) -> bool:
         """Draws the audits of committed batches that cannot wait for their worker's finalize,
-        which draws a batch first at no transaction of its own: a batch this verifier samples
-        for challenges (a challenge needs the draw, within the window), a batch whose seed block
-        nears the end of `blockhash` reach, and a batch whose window has been over for
-        `draw_grace` seconds, so that its audits happen even if its worker never finalizes."""
+        which draws a batch first at no transaction of its own: a batch with a job this verifier
+        sampled for a challenge (a challenge needs the draw, within the window), a batch whose
+        seed block nears the end of `blockhash` reach, and a batch whose window has been over
+        for `draw_grace` seconds, so that its audits happen even if its worker never finalizes."""
         head = self.listener.latest_block
         late = time.time() - self.settings.draw_grace
-        challenging = self.settings.challenge_rate > 0
         due = [
             batch_id
             for batch_id, _, data, window_end in self.store.batches_with_status("committed")
             if head > (seed := data.get("seed_block", head))
-            and (challenging or head - seed >= SEED_REACH_MARGIN or window_end < late)
+            and (data.get("checks") or head - seed >= SEED_REACH_MARGIN or window_end < late)
         ]
         if not due:
             return False
@@ -343,8 +370,9 @@ class Verifier(NodeDaemon):
             try:
                 self.sender.wait_raw(tx_hash)
             except TransactionFailedError as exc:
-                if action == "verdicts":  # One audit moved on after the simulation: retry each alone.
-                    log.info("verdict batch reverted; retrying", extra={"jobs": len(tasks), "error": str(exc)})
+                if action in ("verdicts", "draws"):  # One job moved on after the simulation: retry each.
+                    extra = {"action": action, "jobs": len(tasks), "error": str(exc)}
+                    log.info("batch reverted; retrying", extra=extra)
                     self._not_due += tasks
                     continue
                 try:

@@ -60,7 +60,7 @@ def worker() -> None:
 @pass_ctx
 def worker_run(ctx: Ctx, config: Path | None, **flags: Any) -> None:
     """Take jobs, run them, commit results, serve outputs; until SIGINT or SIGTERM."""
-    from node.runner import run_worker
+    from node.worker.run import run_worker
 
     settings = _settings(WorkerSettings, ctx, config, flags)
     raise SystemExit(run_worker(settings))
@@ -79,7 +79,7 @@ def verifier() -> None:
 @pass_ctx
 def verifier_run(ctx: Ctx, config: Path | None, **flags: Any) -> None:
     """Verify audits, vote in disputes, challenge what fails; until SIGINT or SIGTERM."""
-    from node.runner import run_verifier
+    from verifier.run import run_verifier
 
     raise SystemExit(run_verifier(_settings(VerifierSettings, ctx, config, flags)))
 

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from node.chain.deploy import ModelSpec
 from node.inference.encoding import decode_output
 from node.inference.identity import model_id
 from node.inference.policy import VerificationPolicy
@@ -93,13 +92,3 @@ class ModelPlugin(ABC):
         if self._model_id is None:
             self._model_id = model_id(self.weights())
         return self._model_id
-
-    def spec(self) -> ModelSpec:
-        """What the deploy script registers for this model."""
-        return ModelSpec(
-            name=self.name,
-            model_id="0x" + self.model_id.hex(),
-            mode=self.policy.mode,
-            tolerance_hash="0x" + self.policy.tolerance_hash().hex(),
-            min_price=self.min_price,
-        )

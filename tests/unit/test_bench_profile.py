@@ -7,7 +7,7 @@ RAW = "\n".join(
         "thread (101): forward_0;Thread.run (threading.py)"
         ";InferenceEngine.run.<locals>.forward (node/inference/engine.py)"
         ";Module._call_impl (torch/nn/modules/module.py);Linear.forward (torch/nn/modules/linear.py) 30",
-        "thread (102): worker;PollingDaemon.run (node/daemon.py);Worker.step (node/worker.py)"
+        "thread (102): worker;PollingDaemon.run (node/daemon.py);Worker.step (node/worker/daemon.py)"
         ";EventListener.poll (node/chain/listener.py);EventDecoder.decode (node/chain/events.py) 10",
         "thread (102): worker;PollingDaemon.run (node/daemon.py);TxSender.send (node/chain/tx.py)"
         ";SocketIO.readinto (socket.py) 5",

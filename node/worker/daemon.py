@@ -21,7 +21,7 @@ from eth_utils import keccak
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
-from node.chain.protocol import BatchStatus, Role, job_id, result_commitment
+from node.chain.protocol import BatchStatus, Role, batch_of, job_id, result_commitment
 from node.chain.tx import RawReceipt, TransactionFailedError, revert_of
 from node.config import WorkerSettings
 from node.daemon import NodeDaemon
@@ -48,7 +48,7 @@ LOCAL_STATUS = {
 EXPECTED_RACES = {"JobMarketInvalidBatchStatus", "JobMarketNotWorker"}
 # Reverts that mean a batch cannot be finalized yet; tried again later.
 NOT_YET = NOT_DUE_ERRORS | {"JobMarketAuditsOpen"}
-AUDIT_RETRY_S = 5  # How long a batch whose audits are open waits before the next finalize try.
+AUDIT_RETRY_S = 5  # How long a batch with audits open waits for another finalize try, if no event comes.
 
 
 class Worker(NodeDaemon):
@@ -63,6 +63,11 @@ class Worker(NodeDaemon):
         "BatchForfeited",
         "BatchTimedOut",
         "BatchCancelled",
+        # An audit of one of its batches ending: the batch can be finalized once the audit's
+        # challenge window is over, sooner than a blind retry would find.
+        "VerdictSubmitted",
+        "DisputeSettled",
+        "AuditLapsed",
     )
     settings: WorkerSettings
 
@@ -73,6 +78,7 @@ class Worker(NodeDaemon):
         self._compute_pool = ThreadPoolExecutor(1, thread_name_prefix="compute")
         self._computing: tuple[Future[dict[int, list[bytes]]], set[int]] | None = None
         self._computed: dict[int, list[bytes]] = {}  # Taken batches with stored outputs: their hashes.
+        self._challenge_window: int | None = None  # Read from the market once needed.
 
     # ------------------------------------------------------------ lifecycle
 
@@ -122,6 +128,9 @@ class Worker(NodeDaemon):
             if self.engine.serves(bytes(a["modelId"])):
                 self._record_batch(event)
             return
+        if "jobId" in a:
+            self._audit_ended(batch_of(a["jobId"]))
+            return
         batch_id = a.get("batchId")
         if batch_id is None or self.store.batch(batch_id) is None:
             return
@@ -142,6 +151,18 @@ class Worker(NodeDaemon):
             self.store.set_batch_status(batch_id, "cancelled")
         elif event.name == "BatchForfeited" and mine:
             self.store.set_batch_status(batch_id, "forfeited")
+
+    def _audit_ended(self, batch_id: int) -> None:
+        """A verdict, a settled dispute or a lapse on a job of a batch of ours waiting for its
+        audits: tries the finalize as soon as an accept's challenge window can have passed."""
+        deadline = self.store.batch_deadlines("committed").get(batch_id)
+        if deadline is None:
+            return
+        if self._challenge_window is None:
+            self._challenge_window = self.client.view.params().challenge_window
+        due = int(time.time()) + self._challenge_window
+        if due < deadline:
+            self.store.set_batch_status(batch_id, "committed", due)
 
     def _record_batch(self, event: ChainEvent) -> None:
         a = event.args
@@ -361,7 +382,12 @@ class Worker(NodeDaemon):
                 self.listener.poll(self._on_event)
             elif revert.name == "JobMarketAuditsOpen" and batch_id in batch_ids:
                 # Its audits are still being verified: finalize the others now, this one later.
-                retry = max(int(revert.args_by_name["challengeableUntil"]), int(time.time())) + AUDIT_RETRY_S
+                # With none open, the last accept's challenge window is all that is left.
+                until = int(revert.args_by_name["challengeableUntil"])
+                if revert.args_by_name["open"] == 0:
+                    retry = max(until, int(time.time()))
+                else:
+                    retry = max(until, int(time.time())) + AUDIT_RETRY_S
                 log.info("audits still open", extra={"action": action, "error": str(revert)})
                 self.store.set_batch_status(batch_id, "committed", retry)
             elif revert.name in NOT_YET:
