@@ -139,3 +139,4 @@ class GatewaySettings(BaseSettings):
     gateway_price: int = Field(default=CREDIT_UNIT // 20, gt=0)  # Base units per job: 0.05 credits.
     gateway_audit_bps: int = Field(default=0, ge=0, le=10_000)
     gateway_api_key: SecretStr | None = None
+    gateway_max_concurrent: int = Field(default=8, ge=1)  # Requests served at once; the excess gets a 429.

@@ -231,5 +231,8 @@ def gateway_run(ctx: Ctx, host: str, port: int, max_price: str | None, audit_rat
     key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
     client = RequesterClient(ctx.chain(signer=True))
     configure_logging()
-    app = create_gateway(client, GatewayConfig(price, round(audit_rate * 10_000), api_key=key))
+    config = GatewayConfig(
+        price, round(audit_rate * 10_000), api_key=key, max_concurrent=settings.gateway_max_concurrent
+    )
+    app = create_gateway(client, config)
     uvicorn.run(app, host=host, port=port, log_level="warning")

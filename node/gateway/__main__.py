@@ -23,7 +23,10 @@ def main() -> int:
         print(f"gateway failed: {exc}", file=sys.stderr)
         return 1
     key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
-    app = create_gateway(client, GatewayConfig(settings.gateway_price, settings.gateway_audit_bps, api_key=key))
+    config = GatewayConfig(
+        settings.gateway_price, settings.gateway_audit_bps, api_key=key, max_concurrent=settings.gateway_max_concurrent
+    )
+    app = create_gateway(client, config)
     uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
     return 0
 

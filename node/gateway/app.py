@@ -1,8 +1,10 @@
 """The gateway: `POST /v1/embeddings` and `GET /v1/models`, following the OpenAI API.
 
-Each embeddings request becomes one batch of network jobs paid from the gateway operator's
-wallet. The response carries only results whose hash matches the one committed on chain
-(`RequesterClient.fetch` checks it); anything else is an error. Errors are OpenAI-style objects.
+Each embeddings request becomes batches of network jobs (as many as the market's batch size
+needs) paid from the gateway operator's wallet. The response carries only results whose hash
+matches the one committed on chain (`RequesterClient.fetch_batch` checks it); anything else is
+an error. Errors are OpenAI-style objects. At most `max_concurrent` requests are served at once;
+the excess is refused at once with a 429 and `Retry-After`, never queued to hang.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import base64
 import hmac
 import struct
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -22,12 +26,23 @@ from node.client import COMMITTED, ClientError, RequesterClient
 from node.inference.encoding import decode_output
 
 EMBEDDING_MODELS = {"all-MiniLM-L6-v2"}
+MAX_INPUTS = 2048  # What the OpenAI API accepts in one embeddings request.
+RETRY_AFTER_S = 1
 
 
 class GatewayError(Exception):
-    def __init__(self, status: int, message: str, error_type: str, code: str | None = None, param: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        error_type: str,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.type, self.code, self.param = status, message, error_type, code, param
+        self.headers = headers
 
 
 @dataclass
@@ -36,6 +51,7 @@ class GatewayConfig:
     audit_bps: int = 0
     wait_timeout: float = 60.0
     api_key: str | None = None
+    max_concurrent: int = 8  # Requests served at once; more get a 429.
 
 
 class EmbeddingsRequest(BaseModel):
@@ -48,11 +64,12 @@ class EmbeddingsRequest(BaseModel):
 def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
     app = FastAPI(title="Nightshift gateway (OpenAI-compatible)", version="1")
     app.state.client, app.state.config = client, config
+    app.state.slots = threading.BoundedSemaphore(config.max_concurrent)
 
     @app.exception_handler(GatewayError)
     def gateway_error(_: Request, exc: GatewayError) -> JSONResponse:
         body = {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}}
-        return JSONResponse(body, status_code=exc.status)
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -75,7 +92,7 @@ def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
         return {"object": "list", "data": data}
 
     @app.post("/v1/embeddings")
-    def embeddings(body: EmbeddingsRequest, _: AuthDep, request: Request) -> dict[str, Any]:
+    def embeddings(body: EmbeddingsRequest, _: AuthDep, __: SlotDep, request: Request) -> dict[str, Any]:
         client: RequesterClient = request.app.state.client
         cfg: GatewayConfig = request.app.state.config
         texts = [body.input] if isinstance(body.input, str) else body.input
@@ -85,6 +102,10 @@ def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
                 "input must be a non-empty string or a list of non-empty strings",
                 "invalid_request_error",
                 param="input",
+            )
+        if len(texts) > MAX_INPUTS:
+            raise GatewayError(
+                400, f"input has {len(texts)} texts; at most {MAX_INPUTS}", "invalid_request_error", param="input"
             )
         if body.model not in EMBEDDING_MODELS or body.model not in client.chain.registered_models():
             raise GatewayError(
@@ -116,11 +137,43 @@ def _authorize(request: Request, authorization: Annotated[str | None, Header()] 
 AuthDep = Annotated[None, Depends(_authorize)]
 
 
+def _slot(request: Request) -> Iterator[None]:
+    """Holds one of the gateway's request slots for the request, or refuses it now: a full
+    gateway answers 429 with `Retry-After` rather than queueing requests until they time out."""
+    slots: threading.BoundedSemaphore = request.app.state.slots
+    if not slots.acquire(blocking=False):
+        raise GatewayError(
+            429,
+            "the gateway is serving as many requests as it can; retry shortly",
+            "requests",
+            "rate_limit_exceeded",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+SlotDep = Annotated[None, Depends(_slot)]
+
+
 def _run(client: RequesterClient, cfg: GatewayConfig, model: str, inputs: list[bytes]) -> list[list[float]]:
     try:
-        sub = client.submit(model, inputs, cfg.price, audit_bps=cfg.audit_bps)
-        client.wait(sub.batch_id, set(COMMITTED), timeout=cfg.wait_timeout, poll=0.05)
-        return [decode_output(client.fetch(job)).astype(float).tolist() for job in sub.job_ids]
+        size = client.max_batch_jobs(cfg.price)
+        if size == 0:
+            raise GatewayError(503, "the gateway's price per job is above what one batch may carry", "api_error")
+        subs = [
+            client.submit(model, inputs[start : start + size], cfg.price, audit_bps=cfg.audit_bps)
+            for start in range(0, len(inputs), size)
+        ]
+        outputs: list[bytes] = []
+        for sub in subs:
+            client.wait(sub.batch_id, set(COMMITTED), timeout=cfg.wait_timeout, poll=0.05)
+            outputs += client.fetch_batch(sub.batch_id)
+        return [decode_output(output).astype(float).tolist() for output in outputs]
+    except GatewayError:
+        raise
     except ClientError as exc:
         raise GatewayError(502, f"the network could not serve this request: {exc}", "api_error") from None
     except Exception as exc:  # Chain errors (balance, RPC): the operator's problem, not the caller's.

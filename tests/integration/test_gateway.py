@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import numpy as np
@@ -20,8 +21,6 @@ from node.inference.encoding import encode_output
 from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.inference.models.minilm import MiniLM
 
-from .helpers import BASE_AUDIT_BPS, COLLATERAL_BPS
-
 OPERATOR = 2
 API_KEY = "sk-nightshift-test-key"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -29,7 +28,8 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    market = MarketParams(base_audit_bps=BASE_AUDIT_BPS, collateral_bps=COLLATERAL_BPS, challenge_window=5)
+    # The default audit rate and collateral: at the gateway's price a batch carries 256 jobs.
+    market = MarketParams(challenge_window=5)
     net = Devnet(tmp_path_factory.mktemp("gateway"), market=market).up()
     proc = None
     try:
@@ -44,6 +44,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "NIGHTSHIFT_PRIVATE_KEY": "0x" + net.accounts[OPERATOR].key.hex().removeprefix("0x"),
             "NIGHTSHIFT_GATEWAY_PORT": str(port),
             "NIGHTSHIFT_GATEWAY_API_KEY": API_KEY,
+            "NIGHTSHIFT_GATEWAY_MAX_CONCURRENT": "1",  # So that one long request fills it.
         }
         log = open(net.root / "gateway.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen([sys.executable, "-m", "node.gateway"], cwd=ROOT, env=env, stdout=log, stderr=log)
@@ -116,3 +117,42 @@ def test_missing_api_key_is_refused_with_401(gateway):
     response = httpx.get(f"{gateway}/models", timeout=5)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_embeddings_of_more_inputs_than_a_batch_are_served_while_the_excess_request_gets_429(gateway, local_minilm):
+    """600 inputs are more than one batch (256): the gateway splits them and answers in order.
+    While it serves them, its one request slot is taken, and another request is refused at
+    once with a 429 and `Retry-After`, not queued."""
+    texts = [f"sentence {i}: spot checks keep workers honest" for i in range(600)]
+    with ThreadPoolExecutor(1) as pool:
+        body = {"model": MiniLM.name, "input": texts, "encoding_format": "float"}
+        long = pool.submit(httpx.post, f"{gateway}/embeddings", json=body, headers=AUTH, timeout=180)
+        time.sleep(0.5)  # The long request holds the slot from its first millisecond.
+        refused = None
+        deadline = time.monotonic() + 60
+        while refused is None and not long.done() and time.monotonic() < deadline:
+            small = {"model": MiniLM.name, "input": "x"}
+            other = httpx.post(f"{gateway}/embeddings", json=small, headers=AUTH, timeout=60)
+            if other.status_code == 429:
+                refused = other
+            time.sleep(0.05)
+        response = long.result()
+    assert refused is not None, f"none refused while the long one was served: {response.text[:300]}"
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    assert response.status_code == 200, response.text[:300]
+    data = response.json()["data"]
+    assert [d["index"] for d in data] == list(range(600))
+    plugin = local_minilm.plugin_by_name(MiniLM.name)
+    picks = [0, 255, 256, 599]  # Either side of the batch boundary.
+    local = local_minilm.run(plugin.model_id, [texts[i].encode() for i in picks])
+    for i, mine in zip(picks, local, strict=True):
+        served = encode_output(np.array(data[i]["embedding"], dtype=np.float32))
+        assert MiniLM.policy.compare(mine, served).accepted
+
+
+def test_more_inputs_than_the_openai_limit_is_a_bad_request(gateway):
+    body = {"model": MiniLM.name, "input": ["x"] * 2049}
+    response = httpx.post(f"{gateway}/embeddings", json=body, headers=AUTH, timeout=30)
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "input" and "2049" in response.json()["error"]["message"]
