@@ -60,6 +60,9 @@ class NodeSettings(BaseSettings):
     allow_private_peers: bool = False
     confirmations: int = 0
     poll_interval: float = 0.2
+    # Where the node serves `/health` and `/metrics` (and a worker its results).
+    http_host: str = "127.0.0.1"
+    http_port: int = 9001
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -75,8 +78,6 @@ ROUND_JOBS_PER_THREAD = 128  # The shortest round a worker takes on, per forward
 class WorkerSettings(NodeSettings):
     """The worker daemon."""
 
-    http_host: str = "127.0.0.1"
-    http_port: int = 9001
     public_url: str | None = None  # The URL registered on chain; defaults to http://host:port.
     # One pass takes open batches (oldest first) until it holds a round of jobs, then computes them
     # in shared forward passes. A round is a quarter of the open backlog, between 128 and 512 jobs
@@ -112,6 +113,8 @@ class WorkerSettings(NodeSettings):
 
 class VerifierSettings(NodeSettings):
     """The verifier daemon."""
+
+    http_port: int = 9101
 
     # Accepts can be overturned only if someone re-checks jobs: every verifier samples some.
     challenge_rate: float = Field(default=0.05, ge=0.0, le=1.0)

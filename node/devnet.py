@@ -154,7 +154,9 @@ class Devnet:
         return self.launch(node)
 
     def start_verifier(self, name: str, index: int, *, stake: int = 2000, **env: Any) -> NodeProcess:
-        node = self._node("verifier", name, index, None, env)
+        port = free_port()
+        node = self._node("verifier", name, index, port, env)
+        node.env["NIGHTSHIFT_HTTP_PORT"] = str(port)
         if self.view.stake(node.account.address, VERIFIER).amount == 0:
             self.stake(index, VERIFIER, stake)
         return self.launch(node)

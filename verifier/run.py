@@ -1,13 +1,22 @@
-"""Runs a verifier node under the supervisor."""
+"""Runs a verifier node, with its `/health` and `/metrics`, under the supervisor."""
 
 from __future__ import annotations
 
 from node.config import VerifierSettings
 from node.logs import configure_logging
+from node.metrics import Metrics
+from node.server.app import NodeInfo, create_node_app
+from node.server.component import ApiServer
 from node.supervisor import Supervisor
 from verifier.daemon import Verifier
 
 
 def run_verifier(settings: VerifierSettings) -> int:
     configure_logging(settings.log_level, settings.log_json)
-    return Supervisor([Verifier(settings)]).run()
+    metrics = Metrics()
+    verifier = Verifier(settings, metrics)
+
+    def app() -> object:
+        return create_node_app(verifier.store, metrics, NodeInfo(verifier.address, settings.models))
+
+    return Supervisor([verifier, ApiServer(app, settings.http_host, settings.http_port)]).run()

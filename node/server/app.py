@@ -1,4 +1,5 @@
-"""The worker's result API (FastAPI app factory).
+"""The nodes' HTTP APIs (FastAPI app factories): every node serves `/health` and `/metrics`;
+the worker adds its result API.
 
 - `GET /v1/results/{job_id}`: the output bytes (base64) and their hash, which requesters and
   verifiers check against the commitment on chain. `?format=raw` returns the bytes. A result
@@ -37,10 +38,16 @@ class NodeInfo:
     withhold: bool = False
 
 
-def create_app(store: Store, metrics: Metrics, info: NodeInfo) -> FastAPI:
-    app = FastAPI(title="Nightshift worker", version="1")
+def create_node_app(store: Store, metrics: Metrics, info: NodeInfo, title: str = "Nightshift verifier") -> FastAPI:
+    """A node's `/health` and `/metrics`."""
+    app = FastAPI(title=title, version="1")
     app.state.store, app.state.metrics, app.state.info = store, metrics, info
-    return _routes(app)
+    return _node_routes(app)
+
+
+def create_app(store: Store, metrics: Metrics, info: NodeInfo) -> FastAPI:
+    """The worker's API: `/health`, `/metrics` and its results."""
+    return _result_routes(create_node_app(store, metrics, info, "Nightshift worker"))
 
 
 def _store(request: Request) -> Store:
@@ -73,7 +80,7 @@ def _committed(store: Store, job_id: int) -> bool:
     return batch is not None and batch[1] in SERVED_STATUSES
 
 
-def _routes(app: FastAPI) -> FastAPI:
+def _result_routes(app: FastAPI) -> FastAPI:
     @app.get("/v1/results")
     def get_results(
         ids: Annotated[
@@ -104,6 +111,10 @@ def _routes(app: FastAPI) -> FastAPI:
             return Response(data, media_type="application/octet-stream", headers={"X-Output-Hash": "0x" + digest.hex()})
         return _result(job_id, data, digest)
 
+    return app
+
+
+def _node_routes(app: FastAPI) -> FastAPI:
     @app.get("/health")
     def health(store: StoreDep, info: InfoDep) -> dict[str, object]:
         return {"status": "ok", "address": info.address, "models": info.models, "cursor": store.cursor()}

@@ -3,6 +3,8 @@ before the seed leaves `blockhash` reach, or once the worker is late to finalize
 
 from __future__ import annotations
 
+import httpx
+
 from node.inference.models.digits import DigitsMLP
 
 from .helpers import DIGIT_PRICE, digit_inputs, draws_of, requester, wait_until
@@ -11,7 +13,7 @@ from .helpers import DIGIT_PRICE, digit_inputs, draws_of, requester, wait_until
 def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet, nodes):
     # Three transactions for the job, not four: no draw of the verifier's between commit and finalize.
     nodes.worker("drawing-worker", 36, models="digits-mlp")
-    nodes.verifier("lazy-verifier", 37, models="digits-mlp", challenge_rate=0.0)
+    verifier = nodes.verifier("lazy-verifier", 37, models="digits-mlp", challenge_rate=0.0)
     client = requester(devnet, 3)
     sub = client.submit(DigitsMLP.name, digit_inputs(1, offset=800), DIGIT_PRICE)
     assert client.wait(sub.batch_id, {"finalized"}, timeout=60) == "finalized"
@@ -23,6 +25,10 @@ def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet
     # Drawn inside that finalize, auditing nothing: no `BatchDrawn` or `AuditsDrawn`,
     # and none from the verifier either.
     assert draws_of(devnet, sub.batch_id) == []
+    # The verifier serves its health and metrics, as the worker does.
+    health = httpx.get(f"{verifier.url}/health", timeout=5).json()
+    assert health["status"] == "ok" and health["address"] == devnet.accounts[37].address
+    assert 'nightshift_events_total{event="BatchFinalized"}' in httpx.get(f"{verifier.url}/metrics", timeout=5).text
 
 
 def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace(devnet, nodes):
