@@ -6,6 +6,7 @@ and never logged or shown in a `repr`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +40,16 @@ class VerifierFaults(BaseModel):
     always_reject: bool = False
 
 
-DEFAULT_DEPLOYMENTS = Path("deployments/local.json")
+def nightshift_home() -> Path:
+    """`$NIGHTSHIFT_HOME`, else `~/.nightshift`: the CLI's keystores and devnet live here."""
+    return Path(os.environ.get("NIGHTSHIFT_HOME", Path.home() / ".nightshift"))
+
+
+def default_deployments() -> Path:
+    """The deployments file every component reads unless `NIGHTSHIFT_DEPLOYMENTS` names
+    another: the one `nightshift devnet up` writes, so that nodes, the CLI and the gateway
+    started with no settings find the same contracts."""
+    return Path(os.environ.get("NIGHTSHIFT_DEPLOYMENTS", nightshift_home() / "devnet" / "deployments.json"))
 
 
 class NodeSettings(BaseSettings):
@@ -48,7 +58,7 @@ class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", env_nested_delimiter="__", extra="ignore")
 
     rpc_url: str = "http://127.0.0.1:8545"
-    deployments: Path = DEFAULT_DEPLOYMENTS
+    deployments: Path = Field(default_factory=default_deployments)
     private_key: SecretStr | None = None
     data_dir: Path = Path(".nightshift")
     models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
@@ -135,7 +145,7 @@ class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", extra="ignore")
 
     rpc_url: str = "http://127.0.0.1:8545"
-    deployments: Path = DEFAULT_DEPLOYMENTS
+    deployments: Path = Field(default_factory=default_deployments)
     private_key: SecretStr | None = None
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080

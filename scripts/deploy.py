@@ -23,6 +23,7 @@ from node.chain.artifacts import load_artifacts
 from node.chain.deploy import DeployConfig, ModelSpec, decoder_for, deploy_protocol
 from node.chain.transport import connect
 from node.chain.tx import TxSender
+from node.config import default_deployments
 from node.errors import NightshiftError
 from node.logs import configure_logging
 
@@ -37,7 +38,7 @@ class DeploySettings(BaseSettings):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rpc-url", default="http://127.0.0.1:8545")
-    parser.add_argument("--out", type=Path, default=Path("deployments/local.json"))
+    parser.add_argument("--out", type=Path, default=default_deployments())
     parser.add_argument("--models", type=Path, help="JSON list of models to register")
     parser.add_argument("--config", type=Path, help="JSON DeployConfig")
     args = parser.parse_args(argv)

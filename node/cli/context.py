@@ -12,12 +12,8 @@ from pydantic import SecretStr
 
 from node.chain.client import ChainClient
 from node.cli.errors import WalletError
-from node.cli.keystore import Keystore, home
+from node.cli.keystore import Keystore
 from node.cli.output import Output
-
-
-def default_deployments() -> Path:
-    return Path(os.environ.get("NIGHTSHIFT_DEPLOYMENTS", home() / "devnet" / "deployments.json"))
 
 
 @dataclass

@@ -7,7 +7,6 @@ from a prompt, a password file, or `NIGHTSHIFT_PASSWORD`, never from a flag.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -15,12 +14,13 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from node.cli.errors import WalletError
+from node.config import nightshift_home
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def home() -> Path:
-    return Path(os.environ.get("NIGHTSHIFT_HOME", Path.home() / ".nightshift"))
+    return nightshift_home()
 
 
 class Keystore:

@@ -15,11 +15,12 @@ import click
 
 from node.chain.errors import ChainError, ContractRevertError, DeploymentError, RpcUnavailableError
 from node.cli import account, daemons, jobs, wallet
-from node.cli.context import Ctx, default_deployments
+from node.cli.context import Ctx
 from node.cli.errors import INTERNAL, NETWORK, REJECTED, CliError
 from node.cli.keystore import Keystore
 from node.cli.output import Output
 from node.cli.reverts import explain
+from node.config import default_deployments
 from node.errors import NightshiftError
 
 _output = Output()

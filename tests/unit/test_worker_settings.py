@@ -25,3 +25,15 @@ def test_round_is_a_quarter_of_the_backlog_within_its_bounds(threads, backlog, e
 def test_round_is_fixed_when_configured_whatever_the_backlog():
     settings = WorkerSettings(threads=2, take_max_jobs=32)
     assert [settings.round_jobs(backlog) for backlog in (0, 1_000, 100_000)] == [32, 32, 32]
+
+
+def test_every_component_defaults_to_the_deployments_file_the_cli_devnet_writes(monkeypatch, tmp_path):
+    from node.config import GatewaySettings, VerifierSettings, default_deployments
+
+    monkeypatch.delenv("NIGHTSHIFT_DEPLOYMENTS", raising=False)
+    monkeypatch.setenv("NIGHTSHIFT_HOME", str(tmp_path))
+    expected = tmp_path / "devnet" / "deployments.json"
+    assert default_deployments() == expected
+    assert WorkerSettings().deployments == VerifierSettings().deployments == GatewaySettings().deployments == expected
+    monkeypatch.setenv("NIGHTSHIFT_DEPLOYMENTS", str(tmp_path / "other.json"))
+    assert WorkerSettings().deployments == GatewaySettings().deployments == tmp_path / "other.json"
