@@ -99,6 +99,14 @@ class Store:
                     "UPDATE batches SET status = ?, deadline = ? WHERE batch_id = ?", (status, deadline, batch_id)
                 )
 
+    def set_batch_status_if(self, batch_id: int, expected: str, status: str) -> bool:
+        """Moves a batch from status `expected` to `status`; False if it was in another."""
+        with self._lock:
+            done = self._db.execute(
+                "UPDATE batches SET status = ? WHERE batch_id = ? AND status = ?", (status, batch_id, expected)
+            )
+            return done.rowcount == 1
+
     def batch(self, batch_id: int) -> tuple[str, str, dict[str, Any], int] | None:
         row = self._one("SELECT model_id, status, data, deadline FROM batches WHERE batch_id = ?", batch_id)
         return None if row is None else (row[0], row[1], json.loads(row[2]), int(row[3]))

@@ -28,7 +28,8 @@ from node.daemon import NodeDaemon
 from node.errors import ConfigError
 from node.faults import FaultInjector
 from node.metrics import Metrics
-from node.net import FetchError, FetchLimits, fetch
+from node.net import FetchLimits
+from node.worker.inputs import InputFetcher, sources_of
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class Worker(NodeDaemon):
         self.load_models(s.models, registered)
         if self.faults.active:
             log.warning("fault injection is on", extra=self.settings.faults.model_dump())
+        self.fetcher = InputFetcher(self.store, self.http, self._fetch_limits, self.wake)
         self._reconcile()
         self._sync_url()
         log.info("worker ready", extra={"address": self.address, "url": s.url, "models": ",".join(s.models)})
@@ -117,6 +119,7 @@ class Worker(NodeDaemon):
         try:
             super().run()
         finally:  # Let a forward pass in flight finish; its outputs are stored for a restart.
+            self.fetcher.stop()
             self._compute_pool.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------ events
@@ -165,29 +168,21 @@ class Worker(NodeDaemon):
             self.store.set_batch_status(batch_id, "committed", due)
 
     def _record_batch(self, event: ChainEvent) -> None:
+        """A new batch: open at once if its inputs are inline, else open once they are fetched."""
         a = event.args
-        inputs = []
-        for item in a["inputs"]:
-            uri = item["uri"]
-            payload = bytes(item["data"]) if not uri else self._fetch_input(uri, bytes(item["inputHash"]))
-            if payload is None:
-                log.info("skipping batch with an unreachable input", extra={"batch_id": a["batchId"], "uri": uri})
-                return
-            inputs.append(payload.hex())
-        data = {"requester": a["requester"], "price": a["price"], "size": len(inputs), "inputs": inputs}
-        self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), "open", data)
+        data = {"requester": a["requester"], "price": a["price"], "size": len(a["inputs"])}
+        model = "0x" + bytes(a["modelId"]).hex()
+        if not any(item["uri"] for item in a["inputs"]):
+            inputs = [bytes(item["data"]).hex() for item in a["inputs"]]
+            self.store.put_batch(a["batchId"], model, "open", {**data, "inputs": inputs})
+            return
+        sources = sources_of(a["inputs"])
+        self.store.put_batch(a["batchId"], model, "fetching", {**data, "sources": sources})
+        self.fetcher.submit(a["batchId"], sources)
 
-    def _fetch_input(self, uri: str, expected: bytes) -> bytes | None:
-        """A URI input, within the protocol's input limit and the fetch deadline; None if it
-        cannot be had or is not the bytes its hash names."""
+    def _fetch_limits(self) -> FetchLimits:
         s = self.settings
-        limits = FetchLimits(s.fetch_timeout, self.client.view.params().max_input_bytes, s.allow_private_peers)
-        try:
-            payload = fetch(self.http, uri, limits)
-        except FetchError as exc:
-            log.info("input unavailable", extra={"uri": uri, "error": str(exc)})
-            return None
-        return payload if keccak(payload) == expected else None
+        return FetchLimits(s.fetch_timeout, self.client.view.params().max_input_bytes, s.allow_private_peers)
 
     # ------------------------------------------------------------ work
 
@@ -421,6 +416,8 @@ class Worker(NodeDaemon):
         for status in ("open", "taken", "committed"):
             for batch_id in self.store.batch_deadlines(status):
                 self._refresh(batch_id)
+        for batch_id, _, data, _ in self.store.batches_with_status("fetching"):  # Fetches cut short.
+            self.fetcher.submit(batch_id, data["sources"])
         for batch_id, _, data, _ in self.store.batches_with_status("taken"):
             found = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]
             if all(found):

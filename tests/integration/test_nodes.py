@@ -338,3 +338,48 @@ def test_two_workers_racing_for_small_batches_share_them_and_finalize_every_one(
     racers = {devnet.accounts[14].address, devnet.accounts[15].address}
     assert set(committer.values()) == racers  # Both workers got work,
     assert all(node.alive() for node, _ in nodes.started)  # and lost races crashed neither.
+
+
+def test_a_slow_input_host_holds_up_only_its_own_batch(devnet, nodes):
+    """Issue 24: URI inputs are fetched off the event path. A host that drips its answer a byte
+    a second keeps its batch waiting for the worker's 60 s fetch deadline, while a batch created
+    after it is computed and committed meanwhile (a worker that fetched in its event handler
+    would hold the second batch for the whole deadline)."""
+    payload = encode_pixels(DIGITS.data[510])
+
+    class Drip(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            try:
+                for i in range(len(payload)):
+                    self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        nodes.worker("patient-worker", 30, models="digits-mlp", fetch_timeout=60)
+        sender = devnet.senders[4]
+        sender.transact(devnet.credit.functions.approve(devnet.market_contract.address, 2**256 - 1))
+        model_id = bytes.fromhex(next(s.model_id for s in devnet.specs if s.name == DigitsMLP.name)[2:])
+        url = f"http://127.0.0.1:{server.server_address[1]}/drip"
+        slow = (model_id, DIGIT_PRICE, 600, 0, False, [(keccak(payload), b"", url)])
+        receipt = sender.transact(devnet.market_contract.functions.createBatches([slow]))
+        slow_id = devnet.market_contract.events.BatchCreated().process_receipt(receipt, errors=DISCARD)[0]["args"][
+            "batchId"
+        ]
+        client = requester(devnet, 4)
+        quick = client.submit(DigitsMLP.name, digit_inputs(1, offset=511), DIGIT_PRICE)
+        assert client.wait(quick.batch_id, {"committed", "drawn", "finalized"}, timeout=30)
+        assert client.status(slow_id) == "open"  # Still waiting for its input.
+    finally:
+        server.shutdown()
+        server.server_close()

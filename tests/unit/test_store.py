@@ -52,3 +52,13 @@ def test_jobs_with_status_sums_the_sizes_of_the_batches_in_that_status(tmp_path)
     store.put_batch(3, "0x01", "taken", {"size": 256, "inputs": []})
     assert store.jobs_with_status("open") == 80
     assert store.jobs_with_status("taken") == 256
+
+
+def test_a_conditional_status_change_leaves_a_batch_that_moved_on_alone(tmp_path):
+    """A fetch that finishes after another worker took its batch must not reopen it."""
+    store = Store(tmp_path)
+    store.put_batch(1, "0xab", "fetching", {"size": 1})
+    assert store.set_batch_status_if(1, "fetching", "open")
+    store.set_batch_status(1, "lost")
+    assert not store.set_batch_status_if(1, "fetching", "open")
+    assert store.batch(1)[1] == "lost"
