@@ -58,6 +58,7 @@ class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NIGHTSHIFT_", env_nested_delimiter="__", extra="ignore")
 
     rpc_url: str = "http://127.0.0.1:8545"
+    rpc_timeout: float = Field(default=30.0, gt=0.0)  # Seconds one JSON-RPC call may take.
     deployments: Path = Field(default_factory=default_deployments)
     private_key: SecretStr | None = None
     data_dir: Path = Path(".nightshift")

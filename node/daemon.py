@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import http.client
+import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 from typing import Any
 
 import httpx
+import requests
 
 from node.chain.client import ChainClient
+from node.chain.errors import RpcUnavailableError
 from node.chain.listener import EventListener
 from node.config import NodeSettings
 from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.metrics import Metrics
 from node.store import Store
+
+log = logging.getLogger(__name__)
+
+# What a chain RPC outage raises from a pass: the sender's retries running out, and a socket
+# refused, reset or timed out on a plain read (a stopped node accepts connections and never answers).
+CHAIN_OUTAGE = (RpcUnavailableError, OSError, http.client.HTTPException, requests.RequestException)
+MAX_BACKOFF_S = 10.0
 
 
 class PollingDaemon(ABC):
@@ -34,8 +46,26 @@ class PollingDaemon(ABC):
         """One pass over new events and due work; True if anything happened."""
 
     def run(self) -> None:
+        outage_since: float | None = None
+        backoff = 0.0
         while not self._stop.is_set():
-            if not self.step():
+            try:
+                worked = self.step()
+            except CHAIN_OUTAGE as exc:
+                # The chain's RPC is down or stalled: wait, longer each time, and log it once. A
+                # pass cut short loses nothing: events are handled from the stored cursor, and a
+                # transaction is re-sent as the same bytes under the same nonce.
+                if outage_since is None:
+                    outage_since = time.monotonic()
+                    log.warning("chain RPC unreachable; backing off", extra={"error": str(exc)})
+                backoff = min(MAX_BACKOFF_S, max(self.poll_interval, 2 * backoff))
+                self._wake.wait(backoff)
+                self._wake.clear()
+                continue
+            if outage_since is not None:
+                log.info("chain RPC back", extra={"seconds": round(time.monotonic() - outage_since, 1)})
+                outage_since, backoff = None, 0.0
+            if not worked:
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
 
@@ -65,7 +95,7 @@ class NodeDaemon(PollingDaemon):
     def connect(self) -> dict[str, dict[str, Any]]:
         """Opens the chain client, the sender and the store; returns the registered models."""
         s = self.settings
-        self.client = ChainClient(s.rpc_url, s.deployments, s.private_key)
+        self.client = ChainClient(s.rpc_url, s.deployments, s.private_key, s.rpc_timeout)
         self.sender = self.client.require_sender()
         self.address = self.client.address
         self.store = Store(s.data_dir)

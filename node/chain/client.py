@@ -20,8 +20,10 @@ from node.chain.tx import TxSender
 class ChainClient:
     """Contracts from a deployments file on an RPC endpoint, and a sender if a key is given."""
 
-    def __init__(self, rpc_url: str, deployments: Path, private_key: SecretStr | None = None):
-        self.w3 = connect(rpc_url)
+    def __init__(
+        self, rpc_url: str, deployments: Path, private_key: SecretStr | None = None, rpc_timeout: float = 30.0
+    ):
+        self.w3 = connect(rpc_url, rpc_timeout)
         # Addresses here are never ENS names, and the chain id is checked once below and signed
         # into every transaction: these two middlewares only cost an RPC round trip per call.
         self.w3.middleware_onion.remove("ens_name_to_address")

@@ -8,6 +8,8 @@ own workers and verifiers.
 from __future__ import annotations
 
 import http.server
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -383,3 +385,27 @@ def test_a_slow_input_host_holds_up_only_its_own_batch(devnet, nodes):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_nodes_ride_out_a_stalled_chain_rpc_and_carry_on(devnet, nodes):
+    """Issue 24: the chain's node stops answering (SIGSTOP) for several RPC timeouts. The worker
+    and the verifier back off and log it once, stay up, and serve the next job once it is back."""
+    worker = nodes.worker("outage-worker", 31, models="digits-mlp", rpc_timeout=2)
+    verifier = nodes.verifier("outage-verifier", 22, models="digits-mlp", rpc_timeout=2)
+    client = requester(devnet, 3)
+    first = client.submit(DigitsMLP.name, digit_inputs(1, offset=900), DIGIT_PRICE)
+    assert client.wait(first.batch_id, {"finalized"}, timeout=60) == "finalized"
+    pid = devnet.anvil.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(8)  # Four of the nodes' RPC timeouts.
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    second = client.submit(DigitsMLP.name, digit_inputs(1, offset=901), DIGIT_PRICE)
+    assert client.wait(second.batch_id, {"finalized"}, timeout=90) == "finalized"
+    for node in (worker, verifier):
+        assert node.alive(), f"{node.name} stopped"
+        log = node.log_path.read_text()
+        assert log.count("chain RPC unreachable") == 1 and "chain RPC back" in log, node.name
+        assert _reverted_transactions(devnet, node.account.address) == 0
