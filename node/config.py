@@ -129,6 +129,9 @@ class VerifierSettings(NodeSettings):
 
     # Accepts can be overturned only if someone re-checks jobs: every verifier samples some.
     challenge_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    # The pool draws verifiers for every model's jobs: one that serves only some is absent (and
+    # loses its bond) when drawn for the others, so it starts only if told to take that risk.
+    partial_models: bool = False
     max_results_bytes: int = Field(default=MAX_RESULTS_BYTES, gt=0)  # The most one results answer may hold.
     # A batch's audit draw is left to its worker's finalize, which runs it first at no transaction
     # of its own. The verifier draws a batch itself only if it samples it for challenges, if its

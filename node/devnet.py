@@ -155,6 +155,8 @@ class Devnet:
 
     def start_verifier(self, name: str, index: int, *, stake: int = 2000, **env: Any) -> NodeProcess:
         port = free_port()
+        if "models" in env:  # Test verifiers that serve one model of the devnet's take the risk.
+            env = {"partial_models": True, **env}
         node = self._node("verifier", name, index, port, env)
         node.env["NIGHTSHIFT_HTTP_PORT"] = str(port)
         if self.view.stake(node.account.address, VERIFIER).amount == 0:

@@ -28,6 +28,7 @@ from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_id
 from node.chain.tx import TransactionFailedError, revert_of
 from node.config import VerifierSettings
 from node.daemon import NodeDaemon
+from node.errors import ConfigError
 from node.metrics import Metrics
 from verifier.errors import PolicyMismatchError
 from verifier.judge import Judge
@@ -97,6 +98,17 @@ class Verifier(NodeDaemon):
     def setup(self) -> None:
         registered = self.connect()
         names = [m for m in self.settings.models if m in registered]
+        unserved = sorted(m for m, info in registered.items() if info["active"] and m not in names)
+        if unserved and not self.settings.partial_models:
+            raise ConfigError(
+                f"this verifier does not serve every active model (missing: {', '.join(unserved)}); verifiers are "
+                "drawn for every model's jobs and lose their bond on those they cannot judge: serve them, or set "
+                "NIGHTSHIFT_PARTIAL_MODELS=true to take that risk"
+            )
+        if unserved:
+            log.warning(
+                "serving only some models: absent, and slashed, when drawn for others", extra={"unserved": unserved}
+            )
         self.load_models(names, registered)
         for plugin in self.engine.plugins():
             if plugin.policy.tolerance_hash() != registered[plugin.name]["tolerance_hash"]:

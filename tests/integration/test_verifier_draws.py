@@ -4,7 +4,9 @@ before the seed leaves `blockhash` reach, or once the worker is late to finalize
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from node.errors import NightshiftError
 from node.inference.models.digits import DigitsMLP
 
 from .helpers import DIGIT_PRICE, digit_inputs, draws_of, requester, wait_until
@@ -59,3 +61,10 @@ def test_verifier_draws_a_batch_whose_seed_nears_the_end_of_blockhash_reach(devn
     ((draw_tx, sender),) = draws_of(devnet, sub.batch_id)
     assert sender == devnet.accounts[33].address
     assert devnet.w3.eth.get_transaction(draw_tx)["blockNumber"] - seed_block < 256  # Drawn, not re-armed.
+
+
+def test_a_verifier_that_serves_only_some_models_refuses_to_start_unless_told(devnet, nodes):
+    """Drawn for a job of a model it does not serve, a verifier cannot judge it and loses its
+    bond as absent: one that would run so is refused with the reason, unless its operator says so."""
+    with pytest.raises(NightshiftError, match="does not serve every active model \\(missing: all-MiniLM-L6-v2\\)"):
+        nodes.verifier("partial-verifier", 21, models="digits-mlp", partial_models=False)
