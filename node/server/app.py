@@ -16,14 +16,19 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.chain.protocol import batch_of, index_of
 from node.metrics import Metrics
 from node.server import MAX_RESULTS
 from node.store import Store
 from node.wire import ServedResult, ServedResults
+
+# The largest job id a node stores (SQLite's integer): the chain's ids stay far below it.
+MAX_JOB_ID = 2**63 - 1
 
 # The worker's local statuses of batches it has committed (see `node.worker`).
 SERVED_STATUSES = frozenset({"committed", "finalized", "forfeited"})
@@ -84,7 +89,7 @@ def _result_routes(app: FastAPI) -> FastAPI:
     @app.get("/v1/results")
     def get_results(
         ids: Annotated[
-            list[Annotated[int, Field(ge=0)]],
+            list[Annotated[int, Field(ge=0, le=MAX_JOB_ID)]],
             Query(min_length=1, max_length=MAX_RESULTS, description="job ids (batchId << 16 | index)"),
         ],
         store: StoreDep,
@@ -98,7 +103,7 @@ def _result_routes(app: FastAPI) -> FastAPI:
 
     @app.get("/v1/results/{job_id}", response_model=None)
     def get_result(
-        job_id: Annotated[int, Path(ge=0, description="batchId << 16 | index")],
+        job_id: Annotated[int, Path(ge=0, le=MAX_JOB_ID, description="batchId << 16 | index")],
         store: StoreDep,
         info: InfoDep,
         format: Annotated[str, Query(pattern="^(json|raw)$")] = "json",
@@ -123,8 +128,15 @@ def _node_routes(app: FastAPI) -> FastAPI:
     def metrics(m: MetricsDep) -> Response:
         return Response(m.render(), media_type="text/plain; version=0.0.4")
 
-    @app.exception_handler(HTTPException)
-    def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    # Starlette's own (an unknown path, a wrong method) as well as the routes': one error shape.
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return JSONResponse({"error": f"{where}: {first['msg']}"}, status_code=422)
 
     return app
