@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.client import COMMITTED, ClientError, RequesterClient
 from node.inference.encoding import decode_output
@@ -71,13 +72,25 @@ def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
         body = {"error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}}
         return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """An unknown path or a wrong method, as an OpenAI error object too."""
+        body = {"error": {"message": str(exc.detail), "type": "invalid_request_error", "param": None, "code": None}}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         param = ".".join(str(p) for p in first["loc"][1:]) or None
+        if first["type"] == "json_invalid":
+            message, param = "the request body is not valid JSON", None
+        elif param is None:
+            message = f"the request body: {first['msg']} (a JSON object)"
+        else:
+            message = f"{param}: {first['msg']}"
         body = {
             "error": {
-                "message": f"{param}: {first['msg']}",
+                "message": message,
                 "type": "invalid_request_error",
                 "param": param,
                 "code": None,

@@ -13,6 +13,8 @@ import httpx
 import numpy as np
 import openai
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
 
 from node.chain.anvil import free_port
 from node.chain.deploy import MarketParams
@@ -156,3 +158,58 @@ def test_more_inputs_than_the_openai_limit_is_a_bad_request(gateway):
     response = httpx.post(f"{gateway}/embeddings", json=body, headers=AUTH, timeout=30)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "input" and "2049" in response.json()["error"]["message"]
+
+
+BAD_REQUESTS = [
+    # (method, path, JSON body or raw bytes, status, error type, start of the message)
+    ("post", "/embeddings", None, 400, "invalid_request_error", "the request body: Field required"),
+    ("post", "/embeddings", b"{not json", 400, "invalid_request_error", "the request body is not valid JSON"),
+    ("post", "/embeddings", {"input": "x"}, 400, "invalid_request_error", "model: Field required"),
+    ("post", "/embeddings", {"model": MiniLM.name}, 400, "invalid_request_error", "input: Field required"),
+    ("post", "/embeddings", {"model": MiniLM.name, "input": []}, 400, "invalid_request_error", "input must be"),
+    ("post", "/embeddings", {"model": MiniLM.name, "input": ["a", ""]}, 400, "invalid_request_error", "input must be"),
+    ("post", "/embeddings", {"model": MiniLM.name, "input": 5}, 400, "invalid_request_error", "input"),
+    ("post", "/embeddings", {"model": 7, "input": "x"}, 400, "invalid_request_error", "model: Input should be"),
+    (
+        "post",
+        "/embeddings",
+        {"model": MiniLM.name, "input": "x", "encoding_format": "hex"},
+        400,
+        "invalid_request_error",
+        "encoding_format: Input should be",
+    ),
+    ("post", "/embeddings", {"model": MiniLM.name, "input": "x", "user": 5}, 400, "invalid_request_error", "user"),
+    ("post", "/embeddings", {"model": "digits-mlp", "input": "x"}, 404, "invalid_request_error", "The model"),
+    ("get", "/embeddings", None, 405, "invalid_request_error", "Method Not Allowed"),
+    ("post", "/completions", {"model": MiniLM.name, "prompt": "x"}, 404, "invalid_request_error", "Not Found"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "error_type", "message"), BAD_REQUESTS)
+def test_bad_request_to_the_gateway_gets_an_openai_error_with_a_one_line_reason(
+    gateway, method, path, body, status, error_type, message
+):
+    content = body if isinstance(body, bytes) else None
+    json_body = body if isinstance(body, dict) else None
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = httpx.request(method, f"{gateway}{path}", json=json_body, content=content, headers=headers, timeout=30)
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["type"] == error_type and "\n" not in error["message"]
+    assert error["message"].startswith(message), error["message"]
+
+
+@pytest.fixture(scope="module")
+def gateway_schema(gateway):
+    return schemathesis.openapi.from_url(f"{gateway.removesuffix('/v1')}/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("gateway_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_gateway_never_answers_a_server_error(case):
+    """Generated requests (the schema's own, and mutations of it) get 4xx or 200, never a 5xx:
+    those a caller can cause are its errors, not the gateway's."""
+    case.call_and_validate(headers=AUTH, checks=[schemathesis.checks.not_a_server_error])
