@@ -9,8 +9,37 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+
+class WorkerBatch(StrEnum):
+    """A batch as a worker keeps it: where its own work on it stands, which the chain's status
+    alone does not say (a batch another worker took is `LOST` to it)."""
+
+    FETCHING = "fetching"  # Its URI inputs are being fetched.
+    UNFETCHABLE = "unfetchable"  # An input could not be had, or was not the bytes its hash names.
+    OPEN = "open"
+    TAKEN = "taken"
+    COMMITTED = "committed"  # Committed, drawn or audited on chain: to be finalized.
+    FINALIZED = "finalized"
+    FORFEITED = "forfeited"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    LOST = "lost"  # Taken or committed by another worker.
+    NONE = "none"  # Unknown to the chain.
+
+
+class VerifierBatch(StrEnum):
+    """A batch as a verifier keeps it: what it knows of the batch's audits."""
+
+    CREATED = "created"
+    COMMITTED = "committed"
+    DRAWN = "drawn"  # Its audit draw ran: the jobs to audit are known.
+    FINALIZED = "finalized"
+    FORFEITED = "forfeited"
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY CHECK (id = 1), block INTEGER NOT NULL);

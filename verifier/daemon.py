@@ -30,6 +30,7 @@ from node.config import VerifierSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
 from node.metrics import Metrics
+from node.store import VerifierBatch
 from verifier.errors import PolicyMismatchError
 from verifier.judge import Judge
 
@@ -159,7 +160,9 @@ class Verifier(NodeDaemon):
                 {"hash": bytes(i["inputHash"]).hex(), "data": bytes(i["data"]).hex(), "uri": i["uri"]}
                 for i in a["inputs"]
             ]
-            self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), "created", {"inputs": inputs})
+            self.store.put_batch(
+                a["batchId"], "0x" + bytes(a["modelId"]).hex(), VerifierBatch.CREATED, {"inputs": inputs}
+            )
         elif name == "ResultsCommitted" and self.store.batch(a["batchId"]):
             hashes = [bytes(h).hex() for h in a["outputHashes"]]
             # The jobs to re-check if the draw leaves them unaudited, chosen now so that only
@@ -168,7 +171,7 @@ class Verifier(NodeDaemon):
             self.store.update_batch_data(
                 a["batchId"], worker=a["worker"], hashes=hashes, seed_block=a["seedBlock"], checks=checks
             )
-            self.store.set_batch_status(a["batchId"], "committed", a["challengeDeadline"])
+            self.store.set_batch_status(a["batchId"], VerifierBatch.COMMITTED, a["challengeDeadline"])
         elif name == "BatchTaken":  # Keep the protocol live: expire it if the worker goes silent.
             self._again(f"expire:{a['batchId']}", a["deadline"] + 1)
         elif name in ("BatchDrawn", "AuditsDrawn"):
@@ -178,15 +181,15 @@ class Verifier(NodeDaemon):
             if self.store.batch(a["batchId"]):
                 if selected:
                     self.store.update_batch_data(a["batchId"], audited=sorted(selected))
-                self.store.set_batch_status(a["batchId"], "drawn")
+                self.store.set_batch_status(a["batchId"], VerifierBatch.DRAWN)
                 self._sample_for_challenges(a["batchId"], selected)
         elif name == "DrawRequested":  # A seat still empty: draw again from the requested block.
             self._again(f"draw:{a['jobId']}")
         elif name == "BatchFinalized" and self.store.batch(a["batchId"]):
             # Drawn in its finalize, with no event of the draw if nothing was audited: not to draw.
-            self.store.set_batch_status(a["batchId"], "finalized")
+            self.store.set_batch_status(a["batchId"], VerifierBatch.FINALIZED)
         elif name == "BatchForfeited" and (found := self.store.batch(a["batchId"])):
-            self.store.set_batch_status(a["batchId"], "forfeited")
+            self.store.set_batch_status(a["batchId"], VerifierBatch.FORFEITED)
             for job in found[2].get("bonded", []):
                 self._again(f"timeout:{job}")  # Its audits are moot: release the bonds.
         elif name == "AuditAssigned":
@@ -263,7 +266,7 @@ class Verifier(NodeDaemon):
         """A deadline passed on a job: replace absent verifiers, settle, lapse, or free a bond."""
         audit = self.client.view.audit(job)
         mine = self.address == audit.auditor and audit.status == AuditStatus.ACCEPTED
-        forfeited = (self.store.batch(batch_of(job)) or ("", ""))[1] == "forfeited"
+        forfeited = (self.store.batch(batch_of(job)) or ("", ""))[1] == VerifierBatch.FORFEITED
         if (audit.is_open and (forfeited or time.time() > audit.deadline)) or mine:
             self._send(task, "timeout", self.client.game.functions.resolveTimeouts([job]), None, VOTE_GAS_HEADROOM)
         elif audit.is_open:
@@ -330,7 +333,7 @@ class Verifier(NodeDaemon):
         late = time.time() - self.settings.draw_grace
         due = [
             batch_id
-            for batch_id, _, data, window_end in self.store.batches_with_status("committed")
+            for batch_id, _, data, window_end in self.store.batches_with_status(VerifierBatch.COMMITTED)
             if head > (seed := data.get("seed_block", head))
             and (data.get("checks") or head - seed >= SEED_REACH_MARGIN or window_end < late)
         ]
@@ -339,7 +342,7 @@ class Verifier(NodeDaemon):
 
         def drawn() -> None:
             for batch_id in due:
-                self.store.set_batch_status(batch_id, "drawn")
+                self.store.set_batch_status(batch_id, VerifierBatch.DRAWN)
 
         self._send("", "draw", self.client.market.functions.drawAudits(due), drawn)
         self._flush()

@@ -24,14 +24,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from node.chain.protocol import batch_of, index_of
 from node.metrics import Metrics
 from node.server import MAX_RESULTS
-from node.store import Store
+from node.store import Store, WorkerBatch
 from node.wire import ServedResult, ServedResults
 
 # The largest job id a node stores (SQLite's integer): the chain's ids stay far below it.
 MAX_JOB_ID = 2**63 - 1
 
 # The worker's local statuses of batches it has committed (see `node.worker`).
-SERVED_STATUSES = frozenset({"committed", "finalized", "forfeited"})
+SERVED_STATUSES = frozenset({WorkerBatch.COMMITTED, WorkerBatch.FINALIZED, WorkerBatch.FORFEITED})
 
 
 @dataclass

@@ -29,21 +29,22 @@ from node.errors import ConfigError
 from node.faults import FaultInjector
 from node.metrics import Metrics
 from node.net import FetchLimits
+from node.store import WorkerBatch
 from node.worker.inputs import InputFetcher, sources_of
 
 log = logging.getLogger(__name__)
 
 # The worker's view of a batch's status: all it needs to know is whether it is still to be paid.
 LOCAL_STATUS = {
-    BatchStatus.OPEN: "open",
-    BatchStatus.TAKEN: "taken",
-    BatchStatus.COMMITTED: "committed",
-    BatchStatus.DRAWN: "committed",
-    BatchStatus.AUDITED: "committed",
-    BatchStatus.FINALIZED: "finalized",
-    BatchStatus.EXPIRED: "expired",
-    BatchStatus.CANCELLED: "cancelled",
-    BatchStatus.FORFEITED: "forfeited",
+    BatchStatus.OPEN: WorkerBatch.OPEN,
+    BatchStatus.TAKEN: WorkerBatch.TAKEN,
+    BatchStatus.COMMITTED: WorkerBatch.COMMITTED,
+    BatchStatus.DRAWN: WorkerBatch.COMMITTED,
+    BatchStatus.AUDITED: WorkerBatch.COMMITTED,
+    BatchStatus.FINALIZED: WorkerBatch.FINALIZED,
+    BatchStatus.EXPIRED: WorkerBatch.EXPIRED,
+    BatchStatus.CANCELLED: WorkerBatch.CANCELLED,
+    BatchStatus.FORFEITED: WorkerBatch.FORFEITED,
 }
 # Reverts that mean another party already did what we tried: expected races, logged at info.
 EXPECTED_RACES = {"JobMarketInvalidBatchStatus", "JobMarketNotWorker"}
@@ -139,33 +140,35 @@ class Worker(NodeDaemon):
             return
         mine = a.get("worker") == self.address
         if event.name == "BatchTaken":
-            self.store.set_batch_status(batch_id, "taken" if mine else "lost", a["deadline"] if mine else None)
+            self.store.set_batch_status(
+                batch_id, WorkerBatch.TAKEN if mine else WorkerBatch.LOST, a["deadline"] if mine else None
+            )
         elif event.name == "ResultsCommitted" and mine:
-            self.store.set_batch_status(batch_id, "committed", a["challengeDeadline"])
+            self.store.set_batch_status(batch_id, WorkerBatch.COMMITTED, a["challengeDeadline"])
         elif event.name == "ResultsCommitted":  # Another's commit, which took the batch on if it was open.
-            self.store.set_batch_status(batch_id, "lost")
+            self.store.set_batch_status(batch_id, WorkerBatch.LOST)
         elif event.name == "BatchFinalized" and mine:
-            self.store.set_batch_status(batch_id, "finalized")
+            self.store.set_batch_status(batch_id, WorkerBatch.FINALIZED)
         elif event.name == "BatchTimedOut" and mine:
-            self.store.set_batch_status(batch_id, "expired")
+            self.store.set_batch_status(batch_id, WorkerBatch.EXPIRED)
         elif event.name == "BatchTimedOut" and a["reopened"]:
-            self.store.set_batch_status(batch_id, "open")
+            self.store.set_batch_status(batch_id, WorkerBatch.OPEN)
         elif event.name == "BatchCancelled":
-            self.store.set_batch_status(batch_id, "cancelled")
+            self.store.set_batch_status(batch_id, WorkerBatch.CANCELLED)
         elif event.name == "BatchForfeited" and mine:
-            self.store.set_batch_status(batch_id, "forfeited")
+            self.store.set_batch_status(batch_id, WorkerBatch.FORFEITED)
 
     def _audit_ended(self, batch_id: int) -> None:
         """A verdict, a settled dispute or a lapse on a job of a batch of ours waiting for its
         audits: tries the finalize as soon as an accept's challenge window can have passed."""
-        deadline = self.store.batch_deadlines("committed").get(batch_id)
+        deadline = self.store.batch_deadlines(WorkerBatch.COMMITTED).get(batch_id)
         if deadline is None:
             return
         if self._challenge_window is None:
             self._challenge_window = self.client.view.params().challenge_window
         due = int(time.time()) + self._challenge_window
         if due < deadline:
-            self.store.set_batch_status(batch_id, "committed", due)
+            self.store.set_batch_status(batch_id, WorkerBatch.COMMITTED, due)
 
     def _record_batch(self, event: ChainEvent) -> None:
         """A new batch: open at once if its inputs are inline, else open once they are fetched."""
@@ -174,10 +177,10 @@ class Worker(NodeDaemon):
         model = "0x" + bytes(a["modelId"]).hex()
         if not any(item["uri"] for item in a["inputs"]):
             inputs = [bytes(item["data"]).hex() for item in a["inputs"]]
-            self.store.put_batch(a["batchId"], model, "open", {**data, "inputs": inputs})
+            self.store.put_batch(a["batchId"], model, WorkerBatch.OPEN, {**data, "inputs": inputs})
             return
         sources = sources_of(a["inputs"])
-        self.store.put_batch(a["batchId"], model, "fetching", {**data, "sources": sources})
+        self.store.put_batch(a["batchId"], model, WorkerBatch.FETCHING, {**data, "sources": sources})
         self.fetcher.submit(a["batchId"], sources)
 
     def _fetch_limits(self) -> FetchLimits:
@@ -190,20 +193,20 @@ class Worker(NodeDaemon):
         # Hold one round of work besides the one computing: enough to keep the engine busy,
         # little enough to leave work to other workers.
         computing = self._computing[1] if self._computing else set()
-        taken = self.store.batch_deadlines("taken")
+        taken = self.store.batch_deadlines(WorkerBatch.TAKEN)
         if any(b not in computing for b in taken):
             return False
         busy = computing | self._computed.keys()
-        if busy & self.store.batch_deadlines("open").keys():
+        if busy & self.store.batch_deadlines(WorkerBatch.OPEN).keys():
             return False  # Open batches computed while idle: their commit takes them on.
-        backlog = self.store.jobs_with_status("open")
+        backlog = self.store.jobs_with_status(WorkerBatch.OPEN)
         idle = not busy and not taken
         if idle and 0 < backlog <= self.settings.commit_open_max_jobs and self._compute_open():
             return True
         ids: list[int] = []
         jobs = 0
         most = self.settings.round_jobs(backlog)
-        for batch_id, _, data, _ in self.store.batches_with_status("open", self.settings.take_max_batches):
+        for batch_id, _, data, _ in self.store.batches_with_status(WorkerBatch.OPEN, self.settings.take_max_batches):
             if ids and jobs + data["size"] > most:
                 break
             ids.append(batch_id)
@@ -213,7 +216,7 @@ class Worker(NodeDaemon):
         receipt = self._send("take", self.client.market.functions.takeBatches(ids), ids)
         if receipt is None:
             return True
-        self._mark_from_receipt(receipt, "BatchTaken", "taken", "deadline")
+        self._mark_from_receipt(receipt, "BatchTaken", WorkerBatch.TAKEN, "deadline")
         self.metrics.batches.labels("taken").inc(len(ids))
         log.info("batches taken", extra={"batches": ids})
         return True
@@ -225,7 +228,7 @@ class Worker(NodeDaemon):
         only this worker's idle time was spent."""
         if self.settings.faults.silent_after_take:
             return False
-        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status("open")]  # Idle: none computed.
+        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status(WorkerBatch.OPEN)]  # Idle: none computed.
         if not pending:
             return False
         self._submit(pending)
@@ -236,7 +239,9 @@ class Worker(NodeDaemon):
         """Hands the taken batches not yet computed to the background thread, if it is free."""
         if self._computing is not None or self.settings.faults.silent_after_take:
             return False
-        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status("taken") if b not in self._computed]
+        pending = [
+            (b, m, d) for b, m, d, _ in self.store.batches_with_status(WorkerBatch.TAKEN) if b not in self._computed
+        ]
         if not pending:
             return False
         self._submit(pending)
@@ -261,7 +266,7 @@ class Worker(NodeDaemon):
             return False
         ids = sorted(self._computed)
         hashes = [self._computed[b] for b in ids]
-        taken_on = self.store.batch_deadlines("open").keys() & set(ids)
+        taken_on = self.store.batch_deadlines(WorkerBatch.OPEN).keys() & set(ids)
         market = self.client.market
         receipt = None
         due = self._due(0.0)
@@ -275,8 +280,8 @@ class Worker(NodeDaemon):
         if receipt is not None:
             # Open batches it took on in the commit (the contract emits no `BatchTaken` for them).
             self.metrics.batches.labels("taken").inc(len(taken_on))
-            self._mark_from_receipt(receipt, "ResultsCommitted", "committed", "challengeDeadline")
-            finalized = self._mark_from_receipt(receipt, "BatchFinalized", "finalized")
+            self._mark_from_receipt(receipt, "ResultsCommitted", WorkerBatch.COMMITTED, "challengeDeadline")
+            finalized = self._mark_from_receipt(receipt, "BatchFinalized", WorkerBatch.FINALIZED)
             self.metrics.batches.labels("finalized").inc(finalized)
             self._computed = {}  # All of them committed.
             self.metrics.batches.labels("committed").inc(len(ids))
@@ -289,7 +294,9 @@ class Worker(NodeDaemon):
     def _drop_lost(self) -> int:
         """Forgets computed batches no longer ours to commit; returns how many are left. Open
         ones were computed while idle: the commit takes them on."""
-        live = self.store.batch_deadlines("taken").keys() | self.store.batch_deadlines("open").keys()
+        live = (
+            self.store.batch_deadlines(WorkerBatch.TAKEN).keys() | self.store.batch_deadlines(WorkerBatch.OPEN).keys()
+        )
         self._computed = {b: h for b, h in self._computed.items() if b in live}
         return len(self._computed)
 
@@ -322,7 +329,7 @@ class Worker(NodeDaemon):
         """Committed batches whose challenge window ended more than a margin plus `hold` ago."""
         wait = self.settings.finalize_margin + hold
         now = time.time()
-        return [b for b, deadline in self.store.batch_deadlines("committed").items() if now > deadline + wait]
+        return [b for b, deadline in self.store.batch_deadlines(WorkerBatch.COMMITTED).items() if now > deadline + wait]
 
     def _finalize_due(self) -> bool:
         """Finalizes due batches in a transaction of their own once they have waited
@@ -332,7 +339,7 @@ class Worker(NodeDaemon):
             return False
         receipt = self._send("finalize", self.client.market.functions.finalizeBatches(due), due)
         if receipt is not None:
-            self._mark_from_receipt(receipt, "BatchFinalized", "finalized")
+            self._mark_from_receipt(receipt, "BatchFinalized", WorkerBatch.FINALIZED)
             self.metrics.batches.labels("finalized").inc(len(due))
         return receipt is not None
 
@@ -384,7 +391,7 @@ class Worker(NodeDaemon):
                 else:
                     retry = max(until, int(time.time())) + AUDIT_RETRY_S
                 log.info("audits still open", extra={"action": action, "error": str(revert)})
-                self.store.set_batch_status(batch_id, "committed", retry)
+                self.store.set_batch_status(batch_id, WorkerBatch.COMMITTED, retry)
             elif revert.name in NOT_YET:
                 log.info("not due yet", extra={"action": action, "error": str(revert)})
             else:
@@ -396,9 +403,9 @@ class Worker(NodeDaemon):
     def _refresh(self, batch_id: int) -> None:
         """Sets a batch's local status from the contract's."""
         batch = self.client.view.batch(batch_id)
-        status = LOCAL_STATUS.get(batch.status, "none")
-        if status in ("taken", "committed") and batch.worker != self.address:
-            status = "lost"
+        status = LOCAL_STATUS.get(batch.status, WorkerBatch.NONE)
+        if status in (WorkerBatch.TAKEN, WorkerBatch.COMMITTED) and batch.worker != self.address:
+            status = WorkerBatch.LOST
         self.store.set_batch_status(batch_id, status, batch.deadline)
 
     def _sync_url(self) -> None:
@@ -413,12 +420,12 @@ class Worker(NodeDaemon):
     def _reconcile(self) -> None:
         """After a restart: re-read every unfinished batch from the contract, and pick up the
         outputs already computed for the batches still taken."""
-        for status in ("open", "taken", "committed"):
+        for status in (WorkerBatch.OPEN, WorkerBatch.TAKEN, WorkerBatch.COMMITTED):
             for batch_id in self.store.batch_deadlines(status):
                 self._refresh(batch_id)
-        for batch_id, _, data, _ in self.store.batches_with_status("fetching"):  # Fetches cut short.
+        for batch_id, _, data, _ in self.store.batches_with_status(WorkerBatch.FETCHING):  # Fetches cut short.
             self.fetcher.submit(batch_id, data["sources"])
-        for batch_id, _, data, _ in self.store.batches_with_status("taken"):
+        for batch_id, _, data, _ in self.store.batches_with_status(WorkerBatch.TAKEN):
             found = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]
             if all(found):
                 self._computed[batch_id] = [

@@ -18,7 +18,7 @@ import httpx
 from eth_utils import keccak
 
 from node.net import FetchError, FetchLimits, fetch
-from node.store import Store
+from node.store import Store, WorkerBatch
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,15 @@ class InputFetcher:
                 payload = bytes.fromhex(data) if not uri else self._fetch(uri, bytes.fromhex(digest))
                 if payload is None:
                     log.info("skipping batch with an unreachable input", extra={"batch_id": batch_id, "uri": uri})
-                    self._store.set_batch_status_if(batch_id, "fetching", "unfetchable")
+                    self._store.set_batch_status_if(batch_id, WorkerBatch.FETCHING, WorkerBatch.UNFETCHABLE)
                     return
                 inputs.append(payload.hex())
             self._store.update_batch_data(batch_id, inputs=inputs)
-            if self._store.set_batch_status_if(batch_id, "fetching", "open"):
+            if self._store.set_batch_status_if(batch_id, WorkerBatch.FETCHING, WorkerBatch.OPEN):
                 self._ready()
         except Exception:  # One batch's failure is that batch's: the worker goes on.
             log.exception("fetching a batch's inputs failed", extra={"batch_id": batch_id})
-            self._store.set_batch_status_if(batch_id, "fetching", "unfetchable")
+            self._store.set_batch_status_if(batch_id, WorkerBatch.FETCHING, WorkerBatch.UNFETCHABLE)
 
     def _fetch(self, uri: str, expected: bytes) -> bytes | None:
         """A URI input, or None if it cannot be had within the limits or is not the bytes its

