@@ -42,6 +42,8 @@ from node.chain.transport import raw_rpc
 log = logging.getLogger(__name__)
 
 _TRANSIENT = (ConnectionError, TimeoutError, OSError)
+# Seconds a transaction may wait for its receipt before the sender checks for a nonce gap.
+GAP_CHECK_S = 2.0
 
 RawReceipt = dict[str, Any]
 """A receipt as the JSON-RPC node sent it: hex strings, and logs with hex topics and data."""
@@ -244,6 +246,7 @@ class TxSender:
         """Polls for the receipt with `fetch`, first every few milliseconds (a local chain mines
         at once), then backing off to a quarter second (a public chain mines every few seconds)."""
         deadline = time.monotonic() + self._receipt_timeout_s
+        gap_check = time.monotonic() + GAP_CHECK_S
         delay = 0.002
         while True:
             try:
@@ -251,10 +254,33 @@ class TxSender:
                 return result
             except TransactionNotFound:
                 pass
+            if time.monotonic() > gap_check:
+                self._retrying(self._fill_gap, tx_hash)
+                gap_check = time.monotonic() + GAP_CHECK_S
             if time.monotonic() > deadline:
                 raise ChainError(f"no receipt for 0x{tx_hash.hex()} after {self._receipt_timeout_s}s")
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+    def _fill_gap(self, tx_hash: HexBytes) -> None:
+        """If our transaction waits behind nonces no transaction of ours holds any more (a reorg
+        dropped them), fills each with a transfer to ourselves so that it can be mined. The
+        dropped transactions' effects are gone with them: the daemons reconcile from contract
+        state, and a caller that still needs one sends it again."""
+        try:
+            tx = self._w3.eth.get_transaction(tx_hash)
+        except TransactionNotFound:
+            return
+        if tx.get("blockNumber") is not None:
+            return
+        with self._lock:
+            ready = self._retrying(self._w3.eth.get_transaction_count, self.address, "pending")  # Contiguous only.
+            for nonce in range(ready, int(tx["nonce"])):
+                filler: dict[str, Any] = {"to": self.address, "value": 0, "gas": 21_000, "nonce": nonce}
+                filler |= {"chainId": self._chain_id, **self._fees()}
+                signed = self._account.sign_transaction(filler)
+                self._broadcast(signed.raw_transaction, HexBytes(signed.hash))
+                log.warning("filled a nonce gap left by a dropped transaction", extra={"nonce": nonce})
 
     def _replay(self, call: dict[str, Any], block: int) -> ChainError:
         """Re-runs a reverted call on the state of the block it was mined in, to recover the revert

@@ -410,3 +410,23 @@ def test_nodes_ride_out_a_stalled_chain_rpc_and_carry_on(devnet, nodes):
         assert log.count("chain RPC unreachable") == 1 and "chain RPC back" in log, node.name
     # Not asserted: that no transaction reverted. One broadcast while the node was stopped is
     # held in its socket and may be mined after another party's, on a state it was not simulated on.
+
+
+def test_a_batch_reorged_away_before_the_confirmations_leaves_the_worker_unchanged(devnet, nodes, engine):
+    """Issue 24, a reorg below the confirmations: a batch created and then dropped by a reorg
+    within the worker's 5 confirmations is never seen by it. The next batch, which gets the same
+    id with other inputs, is computed from its own inputs, not the dropped ones'."""
+    nodes.worker("confirming-worker", 18, models="digits-mlp", confirmations=5)
+    client = requester(devnet, 5)
+    dropped = client.submit(DigitsMLP.name, digit_inputs(1, offset=920), DIGIT_PRICE)
+    created_in = devnet.w3.eth.get_transaction_receipt(dropped.tx_hash)["blockNumber"]
+    depth = devnet.w3.eth.block_number - created_in + 1
+    assert depth < 5, "too slow to reorg below the confirmations"
+    devnet.w3.provider.make_request("anvil_reorg", [depth, []])  # type: ignore[arg-type]
+    assert client.status(dropped.batch_id) == "none"
+    kept = client.submit(DigitsMLP.name, digit_inputs(1, offset=921), DIGIT_PRICE)
+    assert kept.batch_id == dropped.batch_id  # The id is free again.
+    assert client.wait(kept.batch_id, {"committed", "drawn", "finalized"}, timeout=60)
+    receipt = client.verify(job_id(kept.batch_id, 0), engine)
+    assert receipt.verified, receipt.reason
+    assert int(decode_output(client.fetch(job_id(kept.batch_id, 0)))[0]) == DIGITS.target[921]
