@@ -495,7 +495,9 @@ STRATEGIES: dict[str, Callable[[int], Outcome]] = {
     "cheating-all-of-4": lambda n: cheating(max(1, n // 4), 1.0, 4),
     "panel-capture": lambda n: false_accusations(n, 2, "panel capture (25% of stake, 2 addresses)"),
     "sybil-verifiers": lambda n: false_accusations(n, 3, "sybil verifiers (25% of stake, 3 addresses)"),
-    "audit-steering": lambda n: audit_steering(2 * n),
+    # A caught cheat costs twenty prices: at p = 0.1 the mean moves by two prices per audit
+    # more or less than expected, so the interval needs rounds to hold the theory.
+    "audit-steering": lambda n: audit_steering(4 * n),
     "re-roll": lambda n: re_roll(max(1, n // 4)),
     "lazy-verifier": lambda n: lazy(max(1, n // 2)),
     "copycat": lambda n: copycat(2 * n),
