@@ -136,11 +136,9 @@ class RequesterClient:
         """The most jobs one batch at `price` may hold: the market's batch size, and the jobs whose
         collateral fits under its cap per batch (so that any verifier can afford to dispute it)."""
         market = self.market.functions
+        size = self.chain.view.params().max_batch_size
         per_job = market.collateralFor(price).call()
-        by_collateral = (
-            market.maxBatchCollateral().call() // per_job if per_job else self.chain.view.params().max_batch_size
-        )
-        return min(self.chain.view.params().max_batch_size, by_collateral)
+        return min(size, market.maxBatchCollateral().call() // per_job) if per_job else size
 
     def status(self, batch_id: int) -> str:
         return batch_status_name(self.chain.view.batch_status(batch_id))

@@ -155,6 +155,11 @@ class Store:
         sql = "SELECT COALESCE(SUM(json_extract(data, '$.size')), 0) FROM batches WHERE status = ?"
         return int(self._one(sql, status)[0])
 
+    def status_of(self, batch_id: int) -> tuple[str, int] | None:
+        """A batch's status and deadline, without reading its data; None if unknown."""
+        row = self._one("SELECT status, deadline FROM batches WHERE batch_id = ?", batch_id)
+        return None if row is None else (str(row[0]), int(row[1]))
+
     def batch_deadlines(self, status: str) -> dict[int, int]:
         """Batch id -> deadline of the batches in a status, without reading their data."""
         rows = self._all("SELECT batch_id, deadline FROM batches WHERE status = ? ORDER BY batch_id", status)

@@ -80,7 +80,6 @@ class Worker(NodeDaemon):
         self._compute_pool = ThreadPoolExecutor(1, thread_name_prefix="compute")
         self._computing: tuple[Future[dict[int, list[bytes]]], set[int]] | None = None
         self._computed: dict[int, list[bytes]] = {}  # Taken batches with stored outputs: their hashes.
-        self._challenge_window: int | None = None  # Read from the market once needed.
 
     # ------------------------------------------------------------ lifecycle
 
@@ -93,7 +92,9 @@ class Worker(NodeDaemon):
         self.load_models(s.models, registered)
         if self.faults.active:
             log.warning("fault injection is on", extra=self.settings.faults.model_dump())
-        self.fetcher = InputFetcher(self.store, self.http, self._fetch_limits, self.wake)
+        self.params = self.client.view.params()  # Fixed at deployment: read once.
+        limits = FetchLimits(s.fetch_timeout, self.params.max_input_bytes, s.allow_private_peers)
+        self.fetcher = InputFetcher(self.store, self.http, limits, self.wake)
         self._reconcile()
         self._sync_url()
         log.info("worker ready", extra={"address": self.address, "url": s.url, "models": ",".join(s.models)})
@@ -161,13 +162,11 @@ class Worker(NodeDaemon):
     def _audit_ended(self, batch_id: int) -> None:
         """A verdict, a settled dispute or a lapse on a job of a batch of ours waiting for its
         audits: tries the finalize as soon as an accept's challenge window can have passed."""
-        deadline = self.store.batch_deadlines(WorkerBatch.COMMITTED).get(batch_id)
-        if deadline is None:
+        found = self.store.status_of(batch_id)  # Every verdict on chain comes here: one row, no data.
+        if found is None or found[0] != WorkerBatch.COMMITTED:
             return
-        if self._challenge_window is None:
-            self._challenge_window = self.client.view.params().challenge_window
-        due = int(time.time()) + self._challenge_window
-        if due < deadline:
+        due = int(time.time()) + self.params.challenge_window
+        if due < found[1]:
             self.store.set_batch_status(batch_id, WorkerBatch.COMMITTED, due)
 
     def _record_batch(self, event: ChainEvent) -> None:
@@ -182,10 +181,6 @@ class Worker(NodeDaemon):
         sources = sources_of(a["inputs"])
         self.store.put_batch(a["batchId"], model, WorkerBatch.FETCHING, {**data, "sources": sources})
         self.fetcher.submit(a["batchId"], sources)
-
-    def _fetch_limits(self) -> FetchLimits:
-        s = self.settings
-        return FetchLimits(s.fetch_timeout, self.client.view.params().max_input_bytes, s.allow_private_peers)
 
     # ------------------------------------------------------------ work
 

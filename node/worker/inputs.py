@@ -31,7 +31,7 @@ def sources_of(inputs: list[dict[str, Any]]) -> list[list[str]]:
 
 
 class InputFetcher:
-    def __init__(self, store: Store, http: httpx.Client, limits: Callable[[], FetchLimits], ready: Callable[[], None]):
+    def __init__(self, store: Store, http: httpx.Client, limits: FetchLimits, ready: Callable[[], None]):
         self._store, self._http, self._limits, self._ready = store, http, limits, ready
         self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="inputs")
 
@@ -62,7 +62,7 @@ class InputFetcher:
         """A URI input, or None if it cannot be had within the limits or is not the bytes its
         hash names."""
         try:
-            payload = fetch(self._http, uri, self._limits())
+            payload = fetch(self._http, uri, self._limits)
         except FetchError as exc:
             log.info("input unavailable", extra={"uri": uri, "error": str(exc)})
             return None
