@@ -7,14 +7,16 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection
 from typing import Any
 
 import httpx
 import requests
 
 from node.chain.client import ChainClient
-from node.chain.errors import RpcUnavailableError
-from node.chain.listener import EventListener
+from node.chain.errors import ContractRevertError, RpcUnavailableError
+from node.chain.listener import ChainEvent, EventListener
+from node.chain.tx import TransactionFailedError, revert_of
 from node.config import NodeSettings
 from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.metrics import Metrics
@@ -100,10 +102,48 @@ class NodeDaemon(PollingDaemon):
         self.address = self.client.address
         self.store = Store(s.data_dir)
         contracts = [self.client.market, self.client.game]
-        self.listener = EventListener(self.client, self.store, contracts, s.confirmations, self.events)
+        self.listener = EventListener(
+            self.client, self.store, contracts, s.confirmations, self.events, on_reorg=self.reconcile_reorg
+        )
         return self.client.registered_models()
+
+    def poll_events(self, handler: Callable[[ChainEvent], None]) -> int:
+        """Hands new confirmed events to `handler`; returns how many."""
+        handled = self.listener.poll(handler)
+        cursor = self.store.cursor()
+        if cursor is not None:
+            self.metrics.cursor.set(cursor)
+        return handled
+
+    @abstractmethod
+    def reconcile_reorg(self, fork: int, touched: set[int] | None) -> None:
+        """The chain replaced the blocks after `fork`, some of them already handled: bring the
+        batches they touched (None: every batch) back in line with the contract. The listener
+        then delivers the new blocks' events."""
 
     def load_models(self, names: list[str], registered: dict[str, dict[str, Any]]) -> None:
         """Loads the models, refusing any whose weights hash to another id than the registry's."""
         self.engine = InferenceEngine(ExecutionSettings(threads=self.settings.threads))
         self.engine.load(names, expected_ids={m: registered[m]["model_id"] for m in names})
+
+    def expected_revert(
+        self,
+        action: str,
+        exc: ContractRevertError | TransactionFailedError,
+        races: Collection[str],
+        not_due: Collection[str],
+    ) -> ContractRevertError | None:
+        """The decoded revert of a refused or reverted transaction if it is one the daemon
+        expects: a race (another party already did the work; counted) or work not due yet, each
+        logged at info. None for anything else, which the caller re-raises."""
+        revert = revert_of(exc)
+        if revert is None:
+            return None
+        if revert.name in not_due:
+            log.info("not due yet; trying again later", extra={"action": action, "error": str(revert)})
+        elif revert.name in races:
+            log.info("expected race", extra={"action": action, "error": str(revert)})
+            self.metrics.races.labels(revert.name).inc()
+        else:
+            return None
+        return revert

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER, VERIFIER = Role.WORKER, Role.VERIFIER
-ACCOUNTS = 40  # 0 deployer, 1 treasury, 2-5 requesters, 6-15 workers, 16-39 verifiers (or more workers).
+ACCOUNTS = 44  # 0 deployer, 1 treasury, 2-5 requesters, 6-15 workers, 16-43 verifiers (or more workers).
 
 
 def model_specs(names: list[str]) -> list[ModelSpec]:

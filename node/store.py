@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -50,11 +50,20 @@ CREATE TABLE IF NOT EXISTS batches (batch_id INTEGER PRIMARY KEY, model_id TEXT 
 CREATE TABLE IF NOT EXISTS outputs (job_id INTEGER PRIMARY KEY, output_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (key TEXT PRIMARY KEY, due INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+-- For reorgs past the confirmations: the hash of each block the cursor stood at, to find where
+-- the chain forked, and which batches the events and receipts of each block touched, to re-read
+-- them from the contract. Both keep only the last REORG_HISTORY blocks.
+CREATE TABLE IF NOT EXISTS cursor_hashes (block INTEGER PRIMARY KEY, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batch_blocks (block INTEGER NOT NULL, batch_id INTEGER NOT NULL,
+    PRIMARY KEY (block, batch_id));
 -- The daemons look batches up by status and tasks by due time several times a second: without
 -- these, each lookup scans every batch ever seen (17 ms at 12,000 batches, inputs included).
 CREATE INDEX IF NOT EXISTS batches_by_status ON batches (status);
 CREATE INDEX IF NOT EXISTS tasks_by_due ON tasks (done, due);
 """
+
+
+REORG_HISTORY = 1_024  # Blocks a reorg can reach back and still be reconciled batch by batch.
 
 
 class Store:
@@ -95,10 +104,44 @@ class Store:
         row = self._one("SELECT block FROM cursor WHERE id = 1")
         return None if row is None else int(row[0])
 
-    def set_cursor(self, block: int, db: sqlite3.Connection) -> None:
+    def set_cursor(self, block: int, db: sqlite3.Connection, block_hash: str | None = None) -> None:
+        """Moves the cursor; with the block's hash, remembered to detect a reorg below it later.
+        History older than `REORG_HISTORY` blocks is dropped."""
         db.execute(
             "INSERT INTO cursor (id, block) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET block = ?", (block, block)
         )
+        if block_hash is not None:
+            db.execute("INSERT OR REPLACE INTO cursor_hashes VALUES (?, ?)", (block, block_hash))
+        horizon = block - REORG_HISTORY
+        for table in ("cursor_hashes", "batch_blocks", "seen_events"):
+            db.execute(f"DELETE FROM {table} WHERE block < ?", (horizon,))  # Only table names are formatted in.
+
+    def cursor_hashes(self) -> list[tuple[int, str]]:
+        """(block, hash) of the cursor's past positions, newest first."""
+        return [(int(b), h) for b, h in self._all("SELECT block, hash FROM cursor_hashes ORDER BY block DESC")]
+
+    def touch(self, block: int, batch_ids: Iterable[int], db: sqlite3.Connection | None = None) -> None:
+        """Records that something in `block` (an event, a receipt of ours) changed these batches."""
+        rows = [(block, b) for b in set(batch_ids)]
+        if db is not None:
+            db.executemany("INSERT OR IGNORE INTO batch_blocks VALUES (?, ?)", rows)
+            return
+        with self._lock:
+            self._db.executemany("INSERT OR IGNORE INTO batch_blocks VALUES (?, ?)", rows)
+
+    def rewind(self, fork: int) -> set[int] | None:
+        """After a reorg that replaced the blocks after `fork`: moves the cursor back to it and
+        forgets those blocks' events; returns the batches they touched, or None if the fork is
+        older than the history kept (then any batch may have changed)."""
+        with self.transaction() as db:
+            oldest = db.execute("SELECT MIN(block) FROM cursor_hashes").fetchone()[0]
+            rows = db.execute("SELECT DISTINCT batch_id FROM batch_blocks WHERE block > ?", (fork,)).fetchall()
+            for table in ("cursor_hashes", "batch_blocks", "seen_events"):
+                db.execute(f"DELETE FROM {table} WHERE block > ?", (fork,))  # Only table names are formatted in.
+            self.set_cursor(fork, db)
+        if oldest is None or fork < int(oldest):
+            return None
+        return {int(r[0]) for r in rows}
 
     def seen(self, tx_hash: str, log_index: int) -> bool:
         """Whether this event was already handled."""
@@ -135,6 +178,15 @@ class Store:
                 "UPDATE batches SET status = ? WHERE batch_id = ? AND status = ?", (status, batch_id, expected)
             )
             return done.rowcount == 1
+
+    def delete_batch(self, batch_id: int, job_ids: list[int]) -> None:
+        """Forgets a batch and the outputs of its jobs (a reorg took its creation away)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM batches WHERE batch_id = ?", (batch_id,))
+            db.executemany("DELETE FROM outputs WHERE job_id = ?", [(j,) for j in job_ids])
+
+    def batch_ids(self) -> list[int]:
+        return [int(r[0]) for r in self._all("SELECT batch_id FROM batches ORDER BY batch_id")]
 
     def batch(self, batch_id: int) -> tuple[str, str, dict[str, Any], int] | None:
         row = self._one("SELECT model_id, status, data, deadline FROM batches WHERE batch_id = ?", batch_id)
@@ -210,6 +262,9 @@ class Store:
                 "INSERT INTO tasks (key, due) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET due = ?, done = 0",
                 (key, due, due),
             )
+
+    def task_keys(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT key FROM tasks ORDER BY key")]
 
     def finish_task(self, key: str) -> None:
         with self._lock:

@@ -16,16 +16,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
 from functools import partial
-from typing import Any
-
-from hexbytes import HexBytes
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
 from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_id
-from node.chain.tx import TransactionFailedError, revert_of
 from node.config import VerifierSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
@@ -33,6 +28,7 @@ from node.metrics import Metrics
 from node.store import VerifierBatch
 from verifier.errors import PolicyMismatchError
 from verifier.judge import Judge
+from verifier.pipeline import TxPipeline
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +46,18 @@ EXPECTED_RACES = {
 }
 # Reverts that mean "too early" for the game, besides the market's.
 NOT_DUE = NOT_DUE_ERRORS | {"GameDeadlineNotReached", "GameSeedPending"}
+# The verifier's view of a batch's status on chain, after a reorg (None: no such batch).
+LOCAL_STATUS = {
+    BatchStatus.OPEN: VerifierBatch.CREATED,
+    BatchStatus.TAKEN: VerifierBatch.CREATED,
+    BatchStatus.COMMITTED: VerifierBatch.COMMITTED,
+    BatchStatus.DRAWN: VerifierBatch.DRAWN,
+    BatchStatus.AUDITED: VerifierBatch.DRAWN,
+    BatchStatus.FINALIZED: VerifierBatch.FINALIZED,
+    BatchStatus.EXPIRED: VerifierBatch.FINALIZED,
+    BatchStatus.CANCELLED: VerifierBatch.FINALIZED,
+    BatchStatus.FORFEITED: VerifierBatch.FORFEITED,
+}
 # Bounds one pass, so that new events are read between large backlogs of work.
 MAX_TASKS_PER_STEP = 256
 # Verdicts, votes and challenges on distinct jobs are independent: their transactions are sent
@@ -88,10 +96,8 @@ class Verifier(NodeDaemon):
         super().__init__(settings, metrics)
         self._rng = random.Random()
         self._urls: dict[str, str] = {}
-        self._pending: list[tuple[list[str], str, HexBytes, Callable[[], None] | None]] = []
         self._verdicts: list[tuple[str, int, bool, bytes]] = []  # This pass's audit verdicts.
         self._draws: list[tuple[str, int]] = []  # This pass's draw tasks and their jobs.
-        self._not_due: list[str] = []
         self._retry_jobs: list[int] = []  # Jobs this pass could not judge: their tasks run again.
 
     # ------------------------------------------------------------ lifecycle
@@ -114,6 +120,7 @@ class Verifier(NodeDaemon):
         for plugin in self.engine.plugins():
             if plugin.policy.tolerance_hash() != registered[plugin.name]["tolerance_hash"]:
                 raise PolicyMismatchError(f"local policy of {plugin.name} differs from the registry's tolerance hash")
+        self.txs = TxPipeline(self.sender, self.listener, self.metrics, self.expected_revert, EXPECTED_RACES, NOT_DUE)
         self.judge = Judge(self.engine, self.client.view, self._worker_url, self.settings, self.metrics, self.http)
         log.info("verifier ready", extra={"address": self.address, "models": ",".join(names)})
 
@@ -125,7 +132,7 @@ class Verifier(NodeDaemon):
     def step(self) -> bool:
         """New events, the audit draw, then due tasks: every job to judge in this pass is re-run
         in one forward pass per model, and the transactions are pipelined."""
-        handled = self.listener.poll(self._on_event)
+        handled = self.poll_events(self._on_event)
         worked = self._draw_due()
         due = [(kind, int(job)) for kind, job in (key.split(":") for key in self.store.due_tasks(int(time.time())))]
         due = due[:MAX_TASKS_PER_STEP]
@@ -135,18 +142,18 @@ class Verifier(NodeDaemon):
             try:
                 self._run_task(kind, job, verdicts)
                 if kind not in PIPELINED:  # Keeper duties wait, so that later tasks see their effect.
-                    self._flush()
+                    self.txs.flush()
             except Exception:  # One task's failure is that task's: it runs again later.
                 log.exception("task failed; retrying later", extra={"task": f"{kind}:{job}"})
-                self._not_due.append(f"{kind}:{job}")
+                self.txs.not_due.append(f"{kind}:{job}")
         self._send_draws()
         self._send_verdicts()
-        self._flush()
+        self.txs.flush()
         for kind, job in due:
             self.store.finish_task(f"{kind}:{job}")
-        for key in self._not_due:
+        for key in self.txs.not_due:
             self.store.reschedule_task(key, int(time.time()) + RETRY_DELAY_S)
-        self._not_due.clear()
+        self.txs.not_due.clear()
         return bool(handled or worked or due)
 
     # ------------------------------------------------------------ events
@@ -160,9 +167,8 @@ class Verifier(NodeDaemon):
                 {"hash": bytes(i["inputHash"]).hex(), "data": bytes(i["data"]).hex(), "uri": i["uri"]}
                 for i in a["inputs"]
             ]
-            self.store.put_batch(
-                a["batchId"], "0x" + bytes(a["modelId"]).hex(), VerifierBatch.CREATED, {"inputs": inputs}
-            )
+            data = {"inputs": inputs, "block": event.block}
+            self.store.put_batch(a["batchId"], "0x" + bytes(a["modelId"]).hex(), VerifierBatch.CREATED, data)
         elif name == "ResultsCommitted" and self.store.batch(a["batchId"]):
             hashes = [bytes(h).hex() for h in a["outputHashes"]]
             # The jobs to re-check if the draw leaves them unaudited, chosen now so that only
@@ -206,6 +212,28 @@ class Verifier(NodeDaemon):
                 self.store.add_task(f"vote:{a['jobId']}")  # A panel vote: one transaction each.
             self._again(f"timeout:{a['jobId']}", a["deadline"] + 1)
 
+    def reconcile_reorg(self, fork: int, touched: set[int] | None) -> None:
+        """A batch created after the fork is forgotten (its events come again if it is on the new
+        chain); every other touched batch takes the contract's status. Every task of a touched
+        batch runs again: each reads the chain's state first, and one whose work is already done
+        there ends as an expected race, while one whose transaction the reorg dropped is redone."""
+        ids = set(self.store.batch_ids()) if touched is None else touched
+        for batch_id in sorted(ids):
+            found = self.store.batch(batch_id)
+            if found is None:
+                continue
+            status = LOCAL_STATUS.get(self.client.view.batch(batch_id).status)
+            if found[2].get("block", 0) > fork or status is None:
+                self.store.delete_batch(batch_id, [])
+            else:
+                self.store.set_batch_status(batch_id, status)
+        for key in self.store.task_keys():
+            kind, job = key.split(":")
+            if (int(job) if kind == "expire" else batch_of(int(job))) in ids:
+                self._again(key)
+        self._urls.clear()
+        log.warning("reorg reconciled", extra={"fork": fork, "batches": len(ids)})
+
     def _again(self, key: str, due: int = 0) -> None:
         """Schedules a task that may recur for the same job (a draw, a deadline), even if an
         earlier one of that key is done: the store keeps a task's key once it ran."""
@@ -237,7 +265,7 @@ class Verifier(NodeDaemon):
         task = f"{kind}:{job}"
         if kind in PIPELINED and job not in verdicts:
             if job in self._retry_jobs:
-                self._not_due.append(task)
+                self.txs.not_due.append(task)
             return  # Not judged (see `judge_all`).
         if kind == "audit":
             accepted, my_hash = verdicts[job]
@@ -248,11 +276,11 @@ class Verifier(NodeDaemon):
             accepted, my_hash = verdicts[job]
             label = "accept" if accepted else "reject"
             fn = game.submitVerdict(job, accepted, my_hash)
-            self._send(task, "vote", fn, lambda: self._voted(job, label), VOTE_GAS_HEADROOM)
+            self.txs.send(task, "vote", fn, lambda: self._voted(job, label), VOTE_GAS_HEADROOM)
         elif kind == "check":
             accepted, my_hash = verdicts[job]
             if not accepted:
-                self._send(task, "challenge", game.challenge(job, my_hash), lambda: self._challenged(job))
+                self.txs.send(task, "challenge", game.challenge(job, my_hash), lambda: self._challenged(job))
         elif kind == "draw":
             self._draws.append((task, job))
         elif kind == "timeout":
@@ -260,7 +288,7 @@ class Verifier(NodeDaemon):
         elif kind == "expire":
             batch = self.client.view.batch(job)
             if batch.status == BatchStatus.TAKEN and time.time() > batch.deadline:
-                self._send(task, "expire", self.client.market.functions.expireBatches([job]))
+                self.txs.send(task, "expire", self.client.market.functions.expireBatches([job]))
 
     def _resolve(self, task: str, job: int) -> None:
         """A deadline passed on a job: replace absent verifiers, settle, lapse, or free a bond."""
@@ -268,9 +296,9 @@ class Verifier(NodeDaemon):
         mine = self.address == audit.auditor and audit.status == AuditStatus.ACCEPTED
         forfeited = (self.store.batch(batch_of(job)) or ("", ""))[1] == VerifierBatch.FORFEITED
         if (audit.is_open and (forfeited or time.time() > audit.deadline)) or mine:
-            self._send(task, "timeout", self.client.game.functions.resolveTimeouts([job]), None, VOTE_GAS_HEADROOM)
+            self.txs.send(task, "timeout", self.client.game.functions.resolveTimeouts([job]), None, VOTE_GAS_HEADROOM)
         elif audit.is_open:
-            self._not_due.append(task)
+            self.txs.not_due.append(task)
 
     def _send_draws(self) -> None:
         """Draws this pass's seats in transactions of `DRAWS_PER_TX` jobs. If one would revert
@@ -285,10 +313,10 @@ class Verifier(NodeDaemon):
                 except ContractRevertError as exc:
                     log.info("a draw in the batch would revert; drawing each alone", extra={"error": str(exc)})
                 else:
-                    self._pending.append(([task for task, _ in chunk], "draws", tx_hash, None))
+                    self.txs.add([task for task, _ in chunk], "draws", tx_hash, None)
                     continue
             for task, job in chunk:
-                self._send(task, "draw", game.drawVerifiers([job]), None, VOTE_GAS_HEADROOM)
+                self.txs.send(task, "draw", game.drawVerifiers([job]), None, VOTE_GAS_HEADROOM)
 
     def _send_verdicts(self) -> None:
         """Sends this pass's audit verdicts in one transaction. If that would revert (an audit
@@ -312,9 +340,9 @@ class Verifier(NodeDaemon):
             for task, job, accepted, my_hash in batch:
                 label = "accept" if accepted else "reject"
                 fn = game.submitVerdict(job, accepted, my_hash)
-                self._send(task, "vote", fn, partial(self._voted, job, label))
+                self.txs.send(task, "vote", fn, partial(self._voted, job, label))
             return
-        self._pending.append((tasks, "verdicts", tx_hash, voted))
+        self.txs.add(tasks, "verdicts", tx_hash, voted)
 
     def _challenged(self, job: int) -> None:
         log.info("challenged", extra={"job_id": job})
@@ -344,8 +372,8 @@ class Verifier(NodeDaemon):
             for batch_id in due:
                 self.store.set_batch_status(batch_id, VerifierBatch.DRAWN)
 
-        self._send("", "draw", self.client.market.functions.drawAudits(due), drawn)
-        self._flush()
+        self.txs.send("", "draw", self.client.market.functions.drawAudits(due), drawn)
+        self.txs.flush()
         return True
 
     # ------------------------------------------------------------ judging
@@ -365,49 +393,3 @@ class Verifier(NodeDaemon):
                 known.append((job, batch[0], batch[2]))
         verdicts, self._retry_jobs = self.judge.judge(known)
         return verdicts
-
-    def _send(
-        self, task: str, action: str, fn: Any, on_success: Callable[[], None] | None = None, gas_headroom: int = 0
-    ) -> None:
-        """Simulates and sends a transaction without waiting; `_flush` waits for the pipeline.
-        A revert that means someone else already did the work is logged at info."""
-        try:
-            tx_hash = self.sender.send_nowait(fn, gas_headroom)
-        except ContractRevertError as exc:
-            self._expected_race(task, action, exc)
-            return
-        self._pending.append(([task] if task else [], action, tx_hash, on_success))
-
-    def _flush(self) -> None:
-        """Waits for every pipelined transaction; runs each one's success callback."""
-        pending, self._pending = self._pending, []
-        for tasks, action, tx_hash, on_success in pending:
-            try:
-                self.sender.wait_raw(tx_hash)
-            except TransactionFailedError as exc:
-                if action in ("verdicts", "draws"):  # One job moved on after the simulation: retry each.
-                    extra = {"action": action, "jobs": len(tasks), "error": str(exc)}
-                    log.info("batch reverted; retrying", extra=extra)
-                    self._not_due += tasks
-                    continue
-                try:
-                    self._expected_race(tasks[0] if tasks else "", action, exc)
-                except TransactionFailedError:  # Not a race: logged, and its tasks run again later.
-                    log.exception("transaction reverted; retrying later", extra={"action": action})
-                    self._not_due += tasks
-                continue
-            self.metrics.transactions.labels(action).inc()
-            if on_success is not None:
-                on_success()
-
-    def _expected_race(self, task: str, action: str, exc: ContractRevertError | TransactionFailedError) -> None:
-        revert = revert_of(exc)
-        if revert is not None and revert.name in NOT_DUE:
-            log.info("not due yet; trying again later", extra={"action": action, "error": str(revert)})
-            if task:
-                self._not_due.append(task)
-            return
-        if revert is None or revert.name not in EXPECTED_RACES:
-            raise exc
-        log.info("expected race", extra={"action": action, "error": str(revert)})
-        self.metrics.races.labels(revert.name).inc()

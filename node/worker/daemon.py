@@ -2,9 +2,9 @@
 
 Its state machine lives in the store (`open` -> `taken` -> `committed` -> `finalized`, or
 `lost`, `expired`, `cancelled`), so a restart resumes from the listener's cursor and a
-reconciliation with the contract. Forward passes run in a background thread, so that the chain
-work of one round (events, take, commit, finalize) overlaps the inference of the next. Batches
-due for finalizing ride on the next commit (`multicall`) when there is one.
+reconciliation with the contract, and so does a reorg past the confirmations. Forward passes run
+in a background thread (`node.worker.compute`). Batches due for finalizing ride on the next
+commit (`multicall`) when there is one.
 
 Every transaction is simulated first: one the contract would refuse (another worker was faster,
 a batch already committed) is never sent, and is logged at info as the expected race it is.
@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
-
-from eth_utils import keccak
 
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
-from node.chain.protocol import BatchStatus, Role, batch_of, job_id, result_commitment
+from node.chain.protocol import Role, batch_of
 from node.chain.tx import RawReceipt, TransactionFailedError, revert_of
 from node.config import WorkerSettings
 from node.daemon import NodeDaemon
@@ -30,26 +27,17 @@ from node.faults import FaultInjector
 from node.metrics import Metrics
 from node.net import FetchLimits
 from node.store import WorkerBatch
+from node.worker.compute import ComputePipeline
 from node.worker.inputs import InputFetcher, sources_of
+from node.worker.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
-# The worker's view of a batch's status: all it needs to know is whether it is still to be paid.
-LOCAL_STATUS = {
-    BatchStatus.OPEN: WorkerBatch.OPEN,
-    BatchStatus.TAKEN: WorkerBatch.TAKEN,
-    BatchStatus.COMMITTED: WorkerBatch.COMMITTED,
-    BatchStatus.DRAWN: WorkerBatch.COMMITTED,
-    BatchStatus.AUDITED: WorkerBatch.COMMITTED,
-    BatchStatus.FINALIZED: WorkerBatch.FINALIZED,
-    BatchStatus.EXPIRED: WorkerBatch.EXPIRED,
-    BatchStatus.CANCELLED: WorkerBatch.CANCELLED,
-    BatchStatus.FORFEITED: WorkerBatch.FORFEITED,
-}
 # Reverts that mean another party already did what we tried: expected races, logged at info.
 EXPECTED_RACES = {"JobMarketInvalidBatchStatus", "JobMarketNotWorker"}
 # Reverts that mean a batch cannot be finalized yet; tried again later.
 NOT_YET = NOT_DUE_ERRORS | {"JobMarketAuditsOpen"}
+INACTIVE_RETRY_S = 30  # How long a worker found not staked waits before it tries to take work again.
 AUDIT_RETRY_S = 5  # How long a batch with audits open waits for another finalize try, if no event comes.
 
 
@@ -77,8 +65,7 @@ class Worker(NodeDaemon):
         super().__init__(settings, metrics)
         self.faults = FaultInjector(settings.faults)
         self._last_withdraw = time.monotonic()
-        self._compute_pool = ThreadPoolExecutor(1, thread_name_prefix="compute")
-        self._computing: tuple[Future[dict[int, list[bytes]]], set[int]] | None = None
+        self._inactive_until = 0.0  # Not an active staker (it left, or was slashed): take nothing till then.
         self._computed: dict[int, list[bytes]] = {}  # Taken batches with stored outputs: their hashes.
 
     # ------------------------------------------------------------ lifecycle
@@ -90,10 +77,12 @@ class Worker(NodeDaemon):
         if unknown:
             raise ConfigError(f"models not registered on chain: {', '.join(unknown)}")
         self.load_models(s.models, registered)
+        self.compute = ComputePipeline(self.engine, self.store, self.address, self.faults, self.metrics, self.wake)
         if self.faults.active:
             log.warning("fault injection is on", extra=self.settings.faults.model_dump())
         self.params = self.client.view.params()  # Fixed at deployment: read once.
         limits = FetchLimits(s.fetch_timeout, self.params.max_input_bytes, s.allow_private_peers)
+        self.reconciler = Reconciler(self.store, self.client.view, self.address)
         self.fetcher = InputFetcher(self.store, self.http, limits, self.wake)
         self._reconcile()
         self._sync_url()
@@ -104,10 +93,7 @@ class Worker(NodeDaemon):
         more; finalize; withdraw. True if it sent a transaction or started a computation: new
         events alone are acted on in this same pass, so they need no immediate second one (on a
         busy chain, every pass finds some, and the loop would never rest)."""
-        self.listener.poll(self._on_event)
-        cursor = self.store.cursor()
-        if cursor is not None:
-            self.metrics.cursor.set(cursor)
+        self.poll_events(self._on_event)
         worked = self._collect()
         worked |= self._start_compute()
         worked |= self._commit_computed()
@@ -122,7 +108,7 @@ class Worker(NodeDaemon):
             super().run()
         finally:  # Let a forward pass in flight finish; its outputs are stored for a restart.
             self.fetcher.stop()
-            self._compute_pool.shutdown(wait=True, cancel_futures=True)
+            self.compute.shutdown()
 
     # ------------------------------------------------------------ events
 
@@ -172,7 +158,7 @@ class Worker(NodeDaemon):
     def _record_batch(self, event: ChainEvent) -> None:
         """A new batch: open at once if its inputs are inline, else open once they are fetched."""
         a = event.args
-        data = {"requester": a["requester"], "price": a["price"], "size": len(a["inputs"])}
+        data = {"requester": a["requester"], "price": a["price"], "size": len(a["inputs"]), "block": event.block}
         model = "0x" + bytes(a["modelId"]).hex()
         if not any(item["uri"] for item in a["inputs"]):
             inputs = [bytes(item["data"]).hex() for item in a["inputs"]]
@@ -185,9 +171,11 @@ class Worker(NodeDaemon):
     # ------------------------------------------------------------ work
 
     def _take_open(self) -> bool:
+        if time.monotonic() < self._inactive_until:
+            return False
         # Hold one round of work besides the one computing: enough to keep the engine busy,
         # little enough to leave work to other workers.
-        computing = self._computing[1] if self._computing else set()
+        computing = self.compute.batches
         taken = self.store.batch_deadlines(WorkerBatch.TAKEN)
         if any(b not in computing for b in taken):
             return False
@@ -226,34 +214,28 @@ class Worker(NodeDaemon):
         pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status(WorkerBatch.OPEN)]  # Idle: none computed.
         if not pending:
             return False
-        self._submit(pending)
+        self.compute.start(pending)
         log.info("computing open batches while idle", extra={"batches": [b for b, _, _ in pending]})
         return True
 
     def _start_compute(self) -> bool:
         """Hands the taken batches not yet computed to the background thread, if it is free."""
-        if self._computing is not None or self.settings.faults.silent_after_take:
+        if self.compute.busy or self.settings.faults.silent_after_take:
             return False
         pending = [
             (b, m, d) for b, m, d, _ in self.store.batches_with_status(WorkerBatch.TAKEN) if b not in self._computed
         ]
         if not pending:
             return False
-        self._submit(pending)
+        self.compute.start(pending)
         return True
-
-    def _submit(self, pending: list[tuple[int, str, dict[str, Any]]]) -> None:
-        future = self._compute_pool.submit(self._compute, pending)
-        future.add_done_callback(lambda _: self.wake())
-        self._computing = (future, {b for b, _, _ in pending})
 
     def _collect(self) -> bool:
         """Takes the hashes of a finished background computation; re-raises its failure."""
-        if self._computing is None or not self._computing[0].done():
+        computed = self.compute.collect()
+        if computed is None:
             return False
-        future, _ = self._computing
-        self._computing = None
-        self._computed |= future.result()
+        self._computed |= computed
         return True
 
     def _commit_computed(self) -> bool:
@@ -294,31 +276,6 @@ class Worker(NodeDaemon):
         )
         self._computed = {b: h for b, h in self._computed.items() if b in live}
         return len(self._computed)
-
-    def _compute(self, batches: list[tuple[int, str, dict[str, Any]]]) -> dict[int, list[bytes]]:
-        """Runs pending batches, pooling the jobs of each model into shared forward passes;
-        stores the outputs content-addressed and returns each batch's result commitments."""
-        by_model: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        for batch_id, model_hex, data in batches:
-            by_model.setdefault(model_hex, []).append((batch_id, data))
-        hashes: dict[int, list[bytes]] = {}
-        for model_hex, group in by_model.items():
-            model_id = bytes.fromhex(model_hex[2:])
-            name = self.engine.plugin(model_id).name
-            inputs = [bytes.fromhex(x) for _, data in group for x in data["inputs"]]
-            started = time.perf_counter()
-            outputs = iter(self.faults.tamper(self.engine.run(model_id, inputs)))
-            self.metrics.inference_seconds.labels(name).observe(time.perf_counter() - started)
-            self.metrics.jobs.labels(name).inc(len(inputs))
-            stored = []
-            for batch_id, data in group:
-                batch_outputs = [next(outputs) for _ in range(data["size"])]
-                hashes[batch_id] = [
-                    result_commitment(self.address, job_id(batch_id, i), out) for i, out in enumerate(batch_outputs)
-                ]
-                stored += [(job_id(batch_id, i), keccak(out), out) for i, out in enumerate(batch_outputs)]
-            self.store.save_outputs(stored)
-        return hashes
 
     def _due(self, hold: float) -> list[int]:
         """Committed batches whose challenge window ended more than a margin plus `hold` ago."""
@@ -366,63 +323,59 @@ class Worker(NodeDaemon):
         try:
             receipt = self.sender.transact_raw(fn)
         except (ContractRevertError, TransactionFailedError) as exc:
-            revert = revert_of(exc)
+            found = revert_of(exc)
+            if found is not None and found.name == "JobMarketNotRegistered":
+                # Its stake is no longer active: a state of the chain, not a fault of this pass.
+                log.warning("not an active worker on chain; taking no work for a while", extra={"error": str(found)})
+                self._inactive_until = time.monotonic() + INACTIVE_RETRY_S
+                open_now = self.store.batch_deadlines(WorkerBatch.OPEN)
+                self._computed = {b: h for b, h in self._computed.items() if b not in open_now}  # Not ours to take.
+                return None
+            named: int = -1 if found is None else found.args_by_name.get("batchId") or found.args_by_name.get("id", -1)
+            if named not in batch_ids and (found is None or found.name not in NOT_DUE_ERRORS):
+                raise  # Not about what this transaction was for: not one of our races.
+            revert = self.expected_revert(action, exc, EXPECTED_RACES, NOT_YET)
             if revert is None:
                 raise
-            batch_id = revert.args_by_name.get("batchId") or revert.args_by_name.get("id")
-            if revert.name in EXPECTED_RACES and batch_id in batch_ids:
-                log.info("expected race", extra={"action": action, "error": str(revert)})
-                self.metrics.races.labels(revert.name).inc()
-                # Another worker was faster. Its transaction is mined, so the listener learns which
-                # batches it took from the events; the one the revert names is read directly.
-                self._refresh(batch_id)
-                self.listener.poll(self._on_event)
-            elif revert.name == "JobMarketAuditsOpen" and batch_id in batch_ids:
+            if revert.name == "JobMarketAuditsOpen":
                 # Its audits are still being verified: finalize the others now, this one later.
                 # With none open, the last accept's challenge window is all that is left.
-                until = int(revert.args_by_name["challengeableUntil"])
-                if revert.args_by_name["open"] == 0:
-                    retry = max(until, int(time.time()))
-                else:
-                    retry = max(until, int(time.time())) + AUDIT_RETRY_S
-                log.info("audits still open", extra={"action": action, "error": str(revert)})
-                self.store.set_batch_status(batch_id, WorkerBatch.COMMITTED, retry)
-            elif revert.name in NOT_YET:
-                log.info("not due yet", extra={"action": action, "error": str(revert)})
-            else:
-                raise
+                retry = max(int(revert.args_by_name["challengeableUntil"]), int(time.time()))
+                if revert.args_by_name["open"] > 0:
+                    retry += AUDIT_RETRY_S
+                self.store.set_batch_status(named, WorkerBatch.COMMITTED, retry)
+            elif revert.name in EXPECTED_RACES:
+                # Another worker was faster. Its transaction is mined, so the listener learns which
+                # batches it took from the events; the one the revert names is read directly.
+                self.reconciler.refresh(named)
+                self.listener.poll(self._on_event)
             return None
         self.metrics.transactions.labels(action).inc()
+        self.listener.record_receipt(receipt)
         return receipt
-
-    def _refresh(self, batch_id: int) -> None:
-        """Sets a batch's local status from the contract's."""
-        batch = self.client.view.batch(batch_id)
-        status = LOCAL_STATUS.get(batch.status, WorkerBatch.NONE)
-        if status in (WorkerBatch.TAKEN, WorkerBatch.COMMITTED) and batch.worker != self.address:
-            status = WorkerBatch.LOST
-        self.store.set_batch_status(batch_id, status, batch.deadline)
 
     def _sync_url(self) -> None:
         """Makes the URL registered on chain this node's, so requesters and verifiers find it."""
         staking = self.client.staking.functions
-        if self.client.view.stake(self.address, Role.WORKER).amount == 0:
+        stake = self.client.view.stake(self.address, Role.WORKER)
+        if stake.amount == 0:
             log.warning("this worker has no stake yet: stake before taking work", extra={"address": self.address})
+        elif not stake.active:
+            log.warning("this worker's stake is not active (leaving, or slashed below the minimum): it takes no work")
         elif staking.workerUrl(self.address).call() != self.settings.url:
             self.sender.transact(staking.setWorkerUrl(self.settings.url))
             log.info("registered URL updated", extra={"url": self.settings.url})
 
+    def reconcile_reorg(self, fork: int, touched: set[int] | None) -> None:
+        """See `node.worker.reconcile`. A computation in flight is thrown away: its inputs may
+        no longer be those of its batches."""
+        self.compute.invalidate()
+        self._computed = self.reconciler.after_reorg(fork, touched)
+        log.warning("reorg reconciled", extra={"fork": fork, "batches": None if touched is None else len(touched)})
+
     def _reconcile(self) -> None:
-        """After a restart: re-read every unfinished batch from the contract, and pick up the
-        outputs already computed for the batches still taken."""
-        for status in (WorkerBatch.OPEN, WorkerBatch.TAKEN, WorkerBatch.COMMITTED):
-            for batch_id in self.store.batch_deadlines(status):
-                self._refresh(batch_id)
+        """After a restart: re-read every unfinished batch from the contract, fetch again what
+        was being fetched, and pick up the outputs already computed for the batches still taken."""
+        self._computed = self.reconciler.unfinished()
         for batch_id, _, data, _ in self.store.batches_with_status(WorkerBatch.FETCHING):  # Fetches cut short.
             self.fetcher.submit(batch_id, data["sources"])
-        for batch_id, _, data, _ in self.store.batches_with_status(WorkerBatch.TAKEN):
-            found = [self.store.output(job_id(batch_id, i)) for i in range(data["size"])]
-            if all(found):
-                self._computed[batch_id] = [
-                    result_commitment(self.address, job_id(batch_id, i), f[0]) for i, f in enumerate(found) if f
-                ]

@@ -51,6 +51,9 @@ class InputFetcher:
                     self._store.set_batch_status_if(batch_id, WorkerBatch.FETCHING, WorkerBatch.UNFETCHABLE)
                     return
                 inputs.append(payload.hex())
+            found = self._store.batch(batch_id)
+            if found is None or found[2].get("sources") != sources:
+                return  # A reorg replaced the batch meanwhile: its new inputs are fetched anew.
             self._store.update_batch_data(batch_id, inputs=inputs)
             if self._store.set_batch_status_if(batch_id, WorkerBatch.FETCHING, WorkerBatch.OPEN):
                 self._ready()

@@ -145,3 +145,47 @@ def _saved(deployment, tmp_path):
     path = tmp_path / "deployments.json"
     deployment.save(path)
     return path
+
+
+def test_listener_rewinds_to_the_fork_after_a_reorg_past_its_cursor(anvil, deployed, tmp_path):
+    """A batch already delivered is reorged away and its id reused: the listener reports the
+    fork and the batch, and delivers the new batch's creation."""
+    reorgs: list[tuple[int, set[int] | None]] = []
+    deployment, _ = deployed
+    path = tmp_path / "deployments.json"
+    deployment.save(path)
+    client = ChainClient(anvil.url, path)
+    store = Store(tmp_path / "node")
+    listener = EventListener(client, store, [client.market], on_reorg=lambda f, t: reorgs.append((f, t)))
+    w3 = anvil.web3()
+    listener.poll(lambda e: None)
+    fork = w3.eth.block_number
+    _create_batch(deployed, anvil, b"dropped")
+    seen: list = []
+    listener.poll(seen.append)
+    (dropped,) = [e for e in seen if e.name == "BatchCreated"]
+    depth = w3.eth.block_number - fork
+    w3.provider.make_request("anvil_reorg", [depth, []])  # type: ignore[arg-type]
+    _create_batch(deployed, anvil, b"kept")
+
+    again: list = []
+    listener.poll(again.append)
+    assert reorgs == [(fork, {dropped.args["batchId"]})]
+    (kept,) = [e for e in again if e.name == "BatchCreated"]
+    assert kept.args["batchId"] == dropped.args["batchId"] and kept.args["inputs"][0]["data"] == b"kept"
+    listener.poll(again.append)
+    assert len(reorgs) == 1  # The new chain is followed from then on.
+
+
+def test_listener_sees_no_reorg_on_a_chain_that_only_grew(anvil, deployed, tmp_path):
+    reorgs: list = []
+    deployment, _ = deployed
+    path = tmp_path / "deployments.json"
+    deployment.save(path)
+    client = ChainClient(anvil.url, path)
+    listener = EventListener(client, Store(tmp_path / "node"), [client.market], on_reorg=lambda f, t: reorgs.append(f))
+    for payload in (b"one", b"two"):
+        listener.poll(lambda e: None)
+        _create_batch(deployed, anvil, payload)
+    listener.poll(lambda e: None)
+    assert reorgs == []

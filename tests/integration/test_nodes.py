@@ -430,3 +430,50 @@ def test_a_batch_reorged_away_before_the_confirmations_leaves_the_worker_unchang
     receipt = client.verify(job_id(kept.batch_id, 0), engine)
     assert receipt.verified, receipt.reason
     assert int(decode_output(client.fetch(job_id(kept.batch_id, 0)))[0]) == DIGITS.target[921]
+
+
+def test_a_reorg_past_the_confirmations_is_reconciled_from_contract_state(devnet, nodes, engine):
+    """Issue 24, a reorg above the confirmations. First a reorg drops the creation of a batch
+    the worker had already committed: the id goes to a new batch with other inputs, which the
+    worker computes from those, not from the outputs it kept. Then a reorg keeps a batch's
+    creation but drops the worker's commit: the worker commits it again. Both batches end
+    finalized and paid to the worker, and both nodes say what happened."""
+    worker = nodes.worker("reorged-worker", 40, models="digits-mlp", confirmations=1)
+    verifier = nodes.verifier("reorged-verifier", 41, models="digits-mlp", confirmations=1)
+    client = requester(devnet, 4)
+    w3 = devnet.w3
+
+    def reorg_after(block: int, committed_in: int) -> None:
+        """Waits until the nodes' listeners are past the commit, then replaces every block after `block`."""
+        wait_until(lambda: w3.eth.block_number >= committed_in + 3, 30, "the commit confirmed")
+        w3.provider.make_request("anvil_reorg", [w3.eth.block_number - block, []])  # type: ignore[arg-type]
+
+    def commit_of(batch_id: int) -> int:
+        client.wait(batch_id, {"committed", "drawn", "finalized"}, timeout=60)
+        logs = devnet.market_contract.events.ResultsCommitted().get_logs(
+            argument_filters={"batchId": batch_id}, from_block=devnet.deployment.block_number
+        )
+        return int(logs[-1]["blockNumber"])
+
+    dropped = client.submit(DigitsMLP.name, digit_inputs(1, offset=930), DIGIT_PRICE)
+    created_in = w3.eth.get_transaction_receipt(dropped.tx_hash)["blockNumber"]
+    reorg_after(created_in - 1, commit_of(dropped.batch_id))
+    assert client.status(dropped.batch_id) == "none"
+    reused = client.submit(DigitsMLP.name, digit_inputs(1, offset=931), DIGIT_PRICE)
+    assert reused.batch_id == dropped.batch_id
+
+    recommitted = client.submit(DigitsMLP.name, digit_inputs(1, offset=932), DIGIT_PRICE)
+    created_in = w3.eth.get_transaction_receipt(recommitted.tx_hash)["blockNumber"]
+    reorg_after(created_in, commit_of(recommitted.batch_id))
+    assert client.status(recommitted.batch_id) in ("open", "taken")
+
+    for sub, offset in ((reused, 931), (recommitted, 932)):
+        assert client.wait(sub.batch_id, {"finalized"}, timeout=90) == "finalized"
+        (finalized,) = events(devnet, "BatchFinalized", batchId=sub.batch_id)
+        assert finalized["worker"] == worker.account.address
+        receipt = client.verify(job_id(sub.batch_id, 0), engine)
+        assert receipt.verified, receipt.reason
+        assert int(decode_output(client.fetch(job_id(sub.batch_id, 0)))[0]) == DIGITS.target[offset]
+    for node in (worker, verifier):
+        assert node.alive(), f"{node.name} stopped"
+        assert node.log_path.read_text().count("reorg reconciled") == 2, node.name

@@ -30,7 +30,12 @@ def test_verifier_leaves_a_lone_batchs_audit_draw_to_the_workers_finalize(devnet
     # The verifier serves its health and metrics, as the worker does.
     health = httpx.get(f"{verifier.url}/health", timeout=5).json()
     assert health["status"] == "ok" and health["address"] == devnet.accounts[37].address
-    assert 'nightshift_events_total{event="BatchFinalized"}' in httpx.get(f"{verifier.url}/metrics", timeout=5).text
+    wait_until(
+        lambda: 'nightshift_events_total{event="BatchFinalized"}'
+        in httpx.get(f"{verifier.url}/metrics", timeout=5).text,
+        30,
+        "the verifier to count the finalize",
+    )
 
 
 def test_verifier_draws_a_batch_whose_worker_has_not_finalized_it_past_the_grace(devnet, nodes):

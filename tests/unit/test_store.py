@@ -1,9 +1,9 @@
 """The node's durable state: the task table (due tasks, finishing, rescheduling a task that came
-too early) and the content-addressed outputs."""
+too early), the content-addressed outputs, and the history a reorg is reconciled from."""
 
 from eth_utils import keccak
 
-from node.store import Store
+from node.store import REORG_HISTORY, Store
 
 
 def test_rescheduled_task_is_due_again_only_after_its_new_time(tmp_path):
@@ -62,3 +62,32 @@ def test_a_conditional_status_change_leaves_a_batch_that_moved_on_alone(tmp_path
     store.set_batch_status(1, "lost")
     assert not store.set_batch_status_if(1, "fetching", "open")
     assert store.batch(1)[1] == "lost"
+
+
+def test_rewind_returns_the_batches_touched_after_the_fork_and_forgets_their_blocks(tmp_path):
+    store = Store(tmp_path)
+    for block in (10, 11, 12):
+        with store.transaction() as db:
+            store.touch(block, {block * 100}, db)
+            store.mark_seen(f"0x{block}", 0, block, db)
+            store.set_cursor(block, db, f"0xhash{block}")
+    assert store.rewind(10) == {1100, 1200}
+    assert store.cursor() == 10 and store.cursor_hashes() == [(10, "0xhash10")]
+    assert store.seen("0x10", 0) and not store.seen("0x11", 0)  # The replaced blocks' events come again.
+
+
+def test_rewind_past_the_kept_history_says_any_batch_may_have_changed(tmp_path):
+    store = Store(tmp_path)
+    with store.transaction() as db:
+        store.set_cursor(5_000, db, "0xhash")
+    assert store.rewind(100) is None and store.cursor() == 100
+
+
+def test_history_older_than_the_reorg_horizon_is_dropped(tmp_path):
+    store = Store(tmp_path)
+    with store.transaction() as db:
+        store.touch(1, {7}, db)
+        store.set_cursor(1, db, "0xold")
+        store.set_cursor(2 + REORG_HISTORY, db, "0xnew")
+    assert store.cursor_hashes() == [(2 + REORG_HISTORY, "0xnew")]
+    assert store.rewind(1) is None  # Older than what is kept: the caller re-reads every batch.
