@@ -24,7 +24,7 @@ help:
 	@echo "make gas    print gas per job for each lifecycle path at batch sizes 1, 16, 64, 256"
 	@echo "make bench  every benchmark on fresh devnets (~10 min): bench/results/latest.{json,md,png}"
 	@echo "make adversary  each attack on the real contracts, many rounds: bench/results/adversary.{json,md}"
-	@echo "make soak   the stateful property test for 10,000 steps: bench/results/soak.json"
+	@echo "make soak   the stateful property test for 10,000 steps, then 52 kill -9 trials: bench/results/{soak,kills}.json"
 	@echo "make lint   ruff and mypy"
 
 install: $(PY_STAMP) $(NPM_STAMP) $(SOLC_STAMP)
@@ -69,6 +69,7 @@ adversary: compile
 
 soak: compile
 	python -m bench.soak --steps 10000
+	python -m bench.kills --trials 52
 
 demo: compile
 	python scripts/demo.py

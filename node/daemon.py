@@ -101,7 +101,7 @@ class NodeDaemon(PollingDaemon):
         self.sender = self.client.require_sender()
         self.address = self.client.address
         self.store = Store(s.data_dir)
-        contracts = [self.client.market, self.client.game]
+        contracts = [self.client.market, self.client.game, self.client.staking]
         self.listener = EventListener(
             self.client, self.store, contracts, s.confirmations, self.events, on_reorg=self.reconcile_reorg
         )

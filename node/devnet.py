@@ -163,6 +163,12 @@ class Devnet:
             self.stake(index, VERIFIER, stake)
         return self.launch(node)
 
+    def start_gateway(self, name: str, index: int, **env: Any) -> NodeProcess:
+        """The OpenAI-compatible gateway, paying for its requests from account `index`."""
+        port = free_port()
+        node = self._node("gateway", name, index, port, {"gateway_port": port, **env})
+        return self.launch(node)
+
     def _node(self, kind: str, name: str, index: int, port: int | None, env: dict[str, Any]) -> NodeProcess:
         account = self.accounts[index]
         data_dir = self.root / name
@@ -182,7 +188,7 @@ class Devnet:
 
     def launch(self, node: NodeProcess, timeout: float = 90.0) -> NodeProcess:
         """Starts (or restarts) a node's process and waits until it is ready."""
-        module = "node" if node.kind == "worker" else "verifier"
+        module = {"worker": "node", "verifier": "verifier", "gateway": "node.gateway"}[node.kind]
         env = {**os.environ, **node.env, "PYTHONUNBUFFERED": "1"}
         with open(node.log_path, "ab") as out:
             node.proc = subprocess.Popen(

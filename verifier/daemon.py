@@ -28,6 +28,7 @@ from node.metrics import Metrics
 from node.store import VerifierBatch
 from verifier.errors import PolicyMismatchError
 from verifier.judge import Judge
+from verifier.keepers import KeeperTurns
 from verifier.pipeline import TxPipeline
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class Verifier(NodeDaemon):
         "AuditAssigned",
         "DisputeOpened",
         "PanelistDrawn",
+        "PoolWeightSet",  # The staking contract's: whose turn a keeper duty is (`verifier.keepers`).
     )
     settings: VerifierSettings
 
@@ -120,6 +122,10 @@ class Verifier(NodeDaemon):
         for plugin in self.engine.plugins():
             if plugin.policy.tolerance_hash() != registered[plugin.name]["tolerance_hash"]:
                 raise PolicyMismatchError(f"local policy of {plugin.name} differs from the registry's tolerance hash")
+        self.turns = KeeperTurns(self.address)
+        pool = self.client.staking.events.PoolWeightSet().get_logs(from_block=self.client.deployment.block_number)
+        for entry in pool:  # The pool as it stands; the listener's events keep it current.
+            self.turns.weight_set(entry["args"]["verifier"], entry["args"]["weight"])
         self.txs = TxPipeline(self.sender, self.listener, self.metrics, self.expected_revert, EXPECTED_RACES, NOT_DUE)
         self.judge = Judge(self.engine, self.client.view, self._worker_url, self.settings, self.metrics, self.http)
         log.info("verifier ready", extra={"address": self.address, "models": ",".join(names)})
@@ -162,7 +168,9 @@ class Verifier(NodeDaemon):
         self.metrics.events.labels(event.name).inc()
         a = event.args
         name = event.name
-        if name == "BatchCreated" and self.engine.serves(bytes(a["modelId"])):
+        if name == "PoolWeightSet":
+            self.turns.weight_set(a["verifier"], a["weight"])
+        elif name == "BatchCreated" and self.engine.serves(bytes(a["modelId"])):
             inputs = [
                 {"hash": bytes(i["inputHash"]).hex(), "data": bytes(i["data"]).hex(), "uri": i["uri"]}
                 for i in a["inputs"]
@@ -174,8 +182,14 @@ class Verifier(NodeDaemon):
             # The jobs to re-check if the draw leaves them unaudited, chosen now so that only
             # a batch with one needs a draw of this verifier's before its worker's finalize.
             checks = [i for i in range(len(hashes)) if self._rng.random() < self.settings.challenge_rate]
+            turn = self.turns.delay(a["batchId"])
             self.store.update_batch_data(
-                a["batchId"], worker=a["worker"], hashes=hashes, seed_block=a["seedBlock"], checks=checks
+                a["batchId"],
+                worker=a["worker"],
+                hashes=hashes,
+                seed_block=a["seedBlock"],
+                checks=checks,
+                keeper_at=time.time() + turn,
             )
             self.store.set_batch_status(a["batchId"], VerifierBatch.COMMITTED, a["challengeDeadline"])
         elif name == "BatchTaken":  # Keep the protocol live: expire it if the worker goes silent.
@@ -235,9 +249,11 @@ class Verifier(NodeDaemon):
         log.warning("reorg reconciled", extra={"fork": fork, "batches": len(ids)})
 
     def _again(self, key: str, due: int = 0) -> None:
-        """Schedules a task that may recur for the same job (a draw, a deadline), even if an
-        earlier one of that key is done: the store keeps a task's key once it ran."""
-        self.store.reschedule_task(key, due)
+        """Schedules a keeper duty that may recur for the same job (a draw, a deadline), even if
+        an earlier one of that key is done (the store keeps a task's key once it ran), at this
+        verifier's turn for it."""
+        turn = self.turns.delay(int(key.split(":")[1]))
+        self.store.reschedule_task(key, max(due, int(time.time())) + turn if turn else due)
 
     def _bonded(self, job: int, verifier: str) -> None:
         """Remembers the jobs this verifier is bonded on, to free the bonds when they are over."""
@@ -357,14 +373,19 @@ class Verifier(NodeDaemon):
         sampled for a challenge (a challenge needs the draw, within the window), a batch whose
         seed block nears the end of `blockhash` reach, and a batch whose window has been over
         for `draw_grace` seconds, so that its audits happen even if its worker never finalizes."""
-        head = self.listener.latest_block
-        late = time.time() - self.settings.draw_grace
-        due = [
-            batch_id
-            for batch_id, _, data, window_end in self.store.batches_with_status(VerifierBatch.COMMITTED)
-            if head > (seed := data.get("seed_block", head))
-            and (data.get("checks") or head - seed >= SEED_REACH_MARGIN or window_end < late)
-        ]
+        head, now = self.listener.latest_block, time.time()
+        due = []
+        for batch_id, _, data, window_end in self.store.batches_with_status(VerifierBatch.COMMITTED):
+            seed = data.get("seed_block", head)
+            if head <= seed:
+                continue
+            turn = self.turns.delay(batch_id)  # Taken in turns with the other verifiers (`verifier.keepers`).
+            if (
+                (data.get("checks") and now >= data.get("keeper_at", 0))
+                or head - seed >= SEED_REACH_MARGIN + turn
+                or window_end + self.settings.draw_grace + turn < now
+            ):
+                due.append(batch_id)
         if not due:
             return False
 

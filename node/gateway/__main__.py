@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import uvicorn
@@ -27,6 +28,9 @@ def main() -> int:
         settings.gateway_price, settings.gateway_audit_bps, api_key=key, max_concurrent=settings.gateway_max_concurrent
     )
     app = create_gateway(client, config)
+    logging.getLogger("node.gateway").info(
+        "gateway ready", extra={"address": client.chain.address, "port": settings.gateway_port}
+    )
     uvicorn.run(app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning")
     return 0
 

@@ -98,6 +98,11 @@ def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
         }
         return JSONResponse(body, status_code=400)
 
+    @app.get("/health")
+    def health(request: Request) -> dict[str, Any]:
+        """Liveness, without the API key: what a supervisor or a load balancer probes."""
+        return {"status": "ok", "address": request.app.state.client.chain.address}
+
     @app.get("/v1/models")
     def list_models(_: AuthDep, request: Request) -> dict[str, Any]:
         registered = request.app.state.client.chain.registered_models()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +13,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from node.chain.anvil import free_port
 from node.chain.deploy import MarketParams
-from node.devnet import ROOT, Devnet
+from node.devnet import Devnet
 from node.inference.encoding import encode_output
 from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.inference.models.minilm import MiniLM
@@ -33,36 +29,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The default audit rate and collateral: at the gateway's price a batch carries 256 jobs.
     market = MarketParams(challenge_window=5)
     net = Devnet(tmp_path_factory.mktemp("gateway"), market=market).up()
-    proc = None
     try:
         net.fund(OPERATOR, 1_000)
         net.start_worker("worker", 6, models=MiniLM.name)
         net.start_verifier("verifier", 16, models=MiniLM.name)
-        port = free_port()
-        env = {
-            **os.environ,
-            "NIGHTSHIFT_RPC_URL": net.anvil.url,
-            "NIGHTSHIFT_DEPLOYMENTS": str(net.deployments_path),
-            "NIGHTSHIFT_PRIVATE_KEY": "0x" + net.accounts[OPERATOR].key.hex().removeprefix("0x"),
-            "NIGHTSHIFT_GATEWAY_PORT": str(port),
-            "NIGHTSHIFT_GATEWAY_API_KEY": API_KEY,
-            "NIGHTSHIFT_GATEWAY_MAX_CONCURRENT": "1",  # So that one long request fills it.
-        }
-        log = open(net.root / "gateway.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "node.gateway"], cwd=ROOT, env=env, stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/v1/models", headers=AUTH, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield f"{url}/v1"
+        # At most one request at a time, so that one long request fills it.
+        gateway = net.start_gateway("gateway", OPERATOR, gateway_api_key=API_KEY, gateway_max_concurrent=1)
+        yield f"{gateway.url}/v1"
     finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=20)
         net.down()
 
 
