@@ -21,7 +21,7 @@ SOLC_STAMP := .solcx/.imported
 help:
 	@echo "make demo   run the main job on a local devnet (installs everything first)"
 	@echo "make test   run the tests (installs everything first)"
-	@echo "make gas    print gas per job for each lifecycle path at batch sizes 1, 16, 64, 256"
+	@echo "make gas    gas per job for each lifecycle path at batch sizes 1, 16, 64, 256: docs/gas.md"
 	@echo "make bench  every benchmark on fresh devnets (~10 min): bench/results/latest.{json,md,png}"
 	@echo "make adversary  each attack on the real contracts, many rounds: bench/results/adversary.{json,md}"
 	@echo "make soak   the stateful property test for 10,000 steps, then 52 kill -9 trials: bench/results/{soak,kills}.json"
@@ -57,7 +57,7 @@ test-contracts: compile
 	ape test tests/contracts -q
 
 gas: compile
-	python -m bench.gas
+	python -m bench.gas --doc docs/gas.md
 
 # Not part of `make test`: timings belong in benchmarks, measured as ratios in one run.
 bench: compile

@@ -30,6 +30,7 @@ from verifier.errors import PolicyMismatchError
 from verifier.judge import Judge
 from verifier.keepers import KeeperTurns
 from verifier.pipeline import TxPipeline
+from verifier.reconcile import restore_batches
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +48,6 @@ EXPECTED_RACES = {
 }
 # Reverts that mean "too early" for the game, besides the market's.
 NOT_DUE = NOT_DUE_ERRORS | {"GameDeadlineNotReached", "GameSeedPending"}
-# The verifier's view of a batch's status on chain, after a reorg (None: no such batch).
-LOCAL_STATUS = {
-    BatchStatus.OPEN: VerifierBatch.CREATED,
-    BatchStatus.TAKEN: VerifierBatch.CREATED,
-    BatchStatus.COMMITTED: VerifierBatch.COMMITTED,
-    BatchStatus.DRAWN: VerifierBatch.DRAWN,
-    BatchStatus.AUDITED: VerifierBatch.DRAWN,
-    BatchStatus.FINALIZED: VerifierBatch.FINALIZED,
-    BatchStatus.EXPIRED: VerifierBatch.FINALIZED,
-    BatchStatus.CANCELLED: VerifierBatch.FINALIZED,
-    BatchStatus.FORFEITED: VerifierBatch.FORFEITED,
-}
 # Bounds one pass, so that new events are read between large backlogs of work.
 MAX_TASKS_PER_STEP = 256
 # Verdicts, votes and challenges on distinct jobs are independent: their transactions are sent
@@ -70,6 +59,7 @@ DRAWS_PER_TX = 32
 # A vote may become the one that settles its dispute (slashing, a forfeited batch, payouts) if
 # another panelist's vote is mined first; its gas limit covers that path. Unused gas is not charged.
 VOTE_GAS_HEADROOM = 600_000
+KEEPER_DUTIES = ("draw", "timeout", "expire")  # Anyone's to do: taken in turns.
 RETRY_DELAY_S = 2  # A task that came too early (the chain's clock lags) is tried again this much later.
 # `blockhash` reaches back 256 blocks; past that a draw audits every job of the batch. A batch
 # whose seed block is this many blocks old is drawn by the verifier, whoever finalizes it.
@@ -158,7 +148,7 @@ class Verifier(NodeDaemon):
         for kind, job in due:
             self.store.finish_task(f"{kind}:{job}")
         for key in self.txs.not_due:
-            self.store.reschedule_task(key, int(time.time()) + RETRY_DELAY_S)
+            self.store.reschedule_task(key, int(time.time()) + RETRY_DELAY_S + self._turn(key))
         self.txs.not_due.clear()
         return bool(handled or worked or due)
 
@@ -231,16 +221,7 @@ class Verifier(NodeDaemon):
         chain); every other touched batch takes the contract's status. Every task of a touched
         batch runs again: each reads the chain's state first, and one whose work is already done
         there ends as an expected race, while one whose transaction the reorg dropped is redone."""
-        ids = set(self.store.batch_ids()) if touched is None else touched
-        for batch_id in sorted(ids):
-            found = self.store.batch(batch_id)
-            if found is None:
-                continue
-            status = LOCAL_STATUS.get(self.client.view.batch(batch_id).status)
-            if found[2].get("block", 0) > fork or status is None:
-                self.store.delete_batch(batch_id, [])
-            else:
-                self.store.set_batch_status(batch_id, status)
+        ids = restore_batches(self.store, self.client.view, fork, touched)
         for key in self.store.task_keys():
             kind, job = key.split(":")
             if (int(job) if kind == "expire" else batch_of(int(job))) in ids:
@@ -252,8 +233,15 @@ class Verifier(NodeDaemon):
         """Schedules a keeper duty that may recur for the same job (a draw, a deadline), even if
         an earlier one of that key is done (the store keeps a task's key once it ran), at this
         verifier's turn for it."""
-        turn = self.turns.delay(int(key.split(":")[1]))
+        turn = self._turn(key)
         self.store.reschedule_task(key, max(due, int(time.time())) + turn if turn else due)
+
+    def _turn(self, key: str) -> int:
+        """The wait of a keeper duty for this verifier's turn (`verifier.keepers`); 0 for its own
+        duties (its audits, votes and challenges). A retry keeps it, so that the first in turn
+        retrying a duty that came too early does not meet the next one's first try."""
+        kind, duty = key.split(":")
+        return self.turns.delay(int(duty)) if kind in KEEPER_DUTIES else 0
 
     def _bonded(self, job: int, verifier: str) -> None:
         """Remembers the jobs this verifier is bonded on, to free the bonds when they are over."""

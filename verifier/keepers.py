@@ -15,7 +15,10 @@ from __future__ import annotations
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-TURN_S = 2  # Time for the verifier before to see the duty's event, send, and have it mined.
+# Time for the verifier before to see the duty's event, send, and have it mined; longer than a
+# retry's delay (`RETRY_DELAY_S`), so that the first in turn retrying a duty that came too
+# early (a seed block not yet mined) does it before the next one's turn comes.
+TURN_S = 3
 
 
 class KeeperTurns:
