@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -16,8 +17,8 @@ from node.chain.protocol import AuditStatus, BatchStatus, batch_of, index_of, jo
 from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.inference.engine import InferenceEngine
-from node.net import FetchError, FetchLimits, fetch
-from node.wire import MAX_RESULTS, MAX_RESULTS_BYTES, ServedResult, ServedResults
+from node.net import FetchError, FetchLimits, fetch, stream_lines
+from node.wire import MAX_RESULTS, MAX_RESULTS_BYTES, ServedResult, ServedResults, StreamPiece
 
 MAX_UINT = 2**256 - 1
 DEVNET_CHAIN_ID = 31337
@@ -190,6 +191,24 @@ class RequesterClient:
                 f"on chain, 0x{expected.hex()}"
             )
         return output
+
+    def stream(self, job_id: int, timeout: float = 60.0) -> Iterator[tuple[str, str | None]]:
+        """A generation's text as its worker generates it: (new text, None) pieces, then
+        ("", finish reason). The worker streams a job only once it has taken its batch on chain.
+        What is streamed is unverified until the commit lands: check it against `fetch`."""
+        batch_id = batch_of(job_id)
+        self.wait(batch_id, {"taken", *COMMITTED}, timeout=timeout, poll=0.05)
+        worker = self.chain.view.batch(batch_id).worker
+        url = self.chain.staking.functions.workerUrl(worker).call()
+        limits = FetchLimits(timeout, MAX_RESULTS_BYTES, self.allow_private)
+        try:
+            for line in stream_lines(self.http, f"{url}/v1/stream/{job_id}", limits):
+                piece = StreamPiece.model_validate_json(line)
+                yield (piece.text or "", None) if piece.finish_reason is None else ("", piece.finish_reason)
+        except FetchError as exc:
+            raise ClientError(f"the stream of job {job_id} failed: {exc}") from None
+        except ValidationError as exc:
+            raise ClientError(f"the worker streamed something other than text: {exc.errors()[0]['msg']}") from None
 
     def fetch_batch(self, batch_id: int, timeout: float = 10.0) -> list[bytes]:
         """Every output of a batch, in job order, from its worker in one request per 256 jobs,

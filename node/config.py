@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from node.chain.deploy import CREDIT_UNIT
 from node.wire import MAX_RESULTS_BYTES
 
+# The models a node serves and the devnet registers unless told otherwise.
+DEFAULT_MODELS = ("all-MiniLM-L6-v2", "digits-mlp", "pydoc-chat")
+
 
 class WorkerFaults(BaseModel):
     """Fault injection for tests and the adversary simulator. All off by default.
@@ -62,7 +65,7 @@ class NodeSettings(BaseSettings):
     deployments: Path = Field(default_factory=default_deployments)
     private_key: SecretStr | None = None
     data_dir: Path = Path(".nightshift")
-    models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
+    models: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_MODELS))
     threads: int = 1
     # Fetches from peers (a job's input URI, a worker's results) take at most this long in all.
     fetch_timeout: float = Field(default=5.0, gt=0.0)

@@ -18,6 +18,7 @@ from node.chain.errors import ContractRevertError, RpcUnavailableError
 from node.chain.listener import ChainEvent, EventListener
 from node.chain.tx import TransactionFailedError, revert_of
 from node.config import NodeSettings
+from node.inference.base import served_name
 from node.inference.engine import ExecutionSettings, InferenceEngine
 from node.metrics import Metrics
 from node.store import Store
@@ -124,7 +125,7 @@ class NodeDaemon(PollingDaemon):
     def load_models(self, names: list[str], registered: dict[str, dict[str, Any]]) -> None:
         """Loads the models, refusing any whose weights hash to another id than the registry's."""
         self.engine = InferenceEngine(ExecutionSettings(threads=self.settings.threads))
-        self.engine.load(names, expected_ids={m: registered[m]["model_id"] for m in names})
+        self.engine.load(names, expected_ids={served_name(m): registered[served_name(m)]["model_id"] for m in names})
 
     def expected_revert(
         self,

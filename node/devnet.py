@@ -24,8 +24,9 @@ from node.chain.deploy import CREDIT_UNIT, DeployConfig, MarketParams, ModelSpec
 from node.chain.market import Market
 from node.chain.protocol import Role
 from node.chain.tx import TxSender
+from node.config import DEFAULT_MODELS
 from node.errors import NightshiftError
-from node.inference.base import plugin_classes
+from node.inference.base import resolve_plugin
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def model_specs(names: list[str]) -> list[ModelSpec]:
     """Registry entries for the named plug-ins (loads each to hash its weights)."""
     specs = []
     for name in names:
-        plugin = plugin_classes()[name]()
+        plugin = resolve_plugin(name)()
         plugin.load()
         specs.append(
             ModelSpec(
@@ -77,7 +78,7 @@ class Devnet:
 
     root: Path
     market: MarketParams = field(default_factory=MarketParams)
-    models: list[str] = field(default_factory=lambda: ["all-MiniLM-L6-v2", "digits-mlp"])
+    models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
     unbonding_period: int = 3600
     port: int | None = None
     detach: bool = False  # Detached processes outlive this Python process (`nightshift devnet up`).

@@ -6,12 +6,15 @@ going silent after taking a batch on.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
 
 from node.config import WorkerFaults
 from node.inference.encoding import decode_output, encode_output
+from node.inference.generation import MAGIC as GENERATION_MAGIC
+from node.inference.generation import Generation
 
 
 class FaultInjector:
@@ -32,7 +35,12 @@ class FaultInjector:
         return [self._wrong(o) if self._rng.random() < self.faults.wrong_rate else o for o in outputs]
 
     def _wrong(self, output: bytes) -> bytes:
-        """A plausible wrong answer: a nudged embedding, or the next label."""
+        """A plausible wrong answer: a nudged embedding, the next label, or a generation's
+        tokens in another order."""
+        if output.startswith(GENERATION_MAGIC):
+            g = Generation.decode(output)
+            rotated = (*g.tokens[1:], g.tokens[0] + 1) if g.tokens else ()
+            return dataclasses.replace(g, tokens=rotated).encode()
         array = decode_output(output)
         if array.dtype == np.int64:
             return encode_output((array + 1) % 10)
@@ -40,6 +48,10 @@ class FaultInjector:
         return encode_output((nudged / np.linalg.norm(nudged)).astype(np.float32))
 
     def _random_like(self, output: bytes) -> bytes:
+        if output.startswith(GENERATION_MAGIC):
+            g = Generation.decode(output)
+            tokens = tuple(int(t) for t in self._np.integers(0, 256, len(g.tokens)))
+            return dataclasses.replace(g, tokens=tokens).encode()
         array = decode_output(output)
         if array.dtype == np.int64:
             return encode_output(self._np.integers(0, 10, array.shape).astype(np.int64))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,3 +78,27 @@ def fetch(client: httpx.Client, url: str, limits: FetchLimits, params: dict[str,
     except httpx.HTTPError as exc:
         raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
     return bytes(body)
+
+
+def stream_lines(client: httpx.Client, url: str, limits: FetchLimits) -> Iterator[bytes]:
+    """The lines of a 200 answer to GET `url` as they arrive, within `limits` in all (a line
+    longer than the cap is refused too); `FetchError` otherwise."""
+    check_url(url, limits.allow_private)
+    started, received = time.monotonic(), 0
+    try:
+        with client.stream("GET", url, timeout=httpx.Timeout(limits.deadline), follow_redirects=False) as response:
+            if response.status_code != 200:
+                raise FetchError(f"{url} answered {response.status_code}")
+            pending = b""
+            for chunk in response.iter_raw():
+                received += len(chunk)
+                if received > limits.max_bytes:
+                    raise FetchError(f"{url} sent more than {limits.max_bytes} bytes")
+                if time.monotonic() - started > limits.deadline:
+                    raise FetchError(f"{url} took more than {limits.deadline:g} s")
+                *lines, pending = (pending + chunk).split(b"\n")
+                yield from lines
+            if pending:
+                yield pending
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None

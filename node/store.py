@@ -20,6 +20,7 @@ class WorkerBatch(StrEnum):
 
     FETCHING = "fetching"  # Its URI inputs are being fetched.
     UNFETCHABLE = "unfetchable"  # An input could not be had, or was not the bytes its hash names.
+    UNDERPAID = "underpaid"  # Priced below what its inputs cost (a generation's max_tokens).
     OPEN = "open"
     TAKEN = "taken"
     COMMITTED = "committed"  # Committed, drawn or audited on chain: to be finalized.

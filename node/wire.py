@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
@@ -49,3 +49,12 @@ class ServedResults(BaseModel):
 
     results: Annotated[list[ServedResult], Field(max_length=MAX_RESULTS)]
     missing: list[int] = Field(default_factory=list, max_length=MAX_RESULTS)
+
+
+class StreamPiece(BaseModel):
+    """One line of a worker's `GET /v1/stream/{job_id}`: new text, or the finish reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Field(max_length=1 << 20)] | None = None
+    finish_reason: Literal["stop", "length", "invalid"] | None = None

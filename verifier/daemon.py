@@ -24,6 +24,7 @@ from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_id
 from node.config import VerifierSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
+from node.inference.base import served_name
 from node.metrics import Metrics
 from node.store import VerifierBatch
 from verifier.errors import PolicyMismatchError
@@ -96,8 +97,9 @@ class Verifier(NodeDaemon):
 
     def setup(self) -> None:
         registered = self.connect()
-        names = [m for m in self.settings.models if m in registered]
-        unserved = sorted(m for m, info in registered.items() if info["active"] and m not in names)
+        names = [m for m in self.settings.models if served_name(m) in registered]
+        served = {served_name(m) for m in names}
+        unserved = sorted(m for m, info in registered.items() if info["active"] and m not in served)
         if unserved and not self.settings.partial_models:
             raise ConfigError(
                 f"this verifier does not serve every active model (missing: {', '.join(unserved)}); verifiers are "

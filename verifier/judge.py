@@ -22,8 +22,7 @@ from node.chain.market import Market
 from node.chain.protocol import index_of, result_commitment
 from node.config import VerifierSettings
 from node.inference.engine import InferenceEngine
-from node.inference.errors import OutputDecodeError
-from node.inference.policy import Comparison, VerificationPolicy
+from node.inference.policy import ZERO_HASH, Comparison
 from node.metrics import Metrics
 from node.net import FetchError, FetchLimits, fetch
 from node.wire import MAX_RESULTS, ServedResults
@@ -76,28 +75,26 @@ class Judge:
                 retry.append(job)
         if not judged:
             return {}
-        started = time.perf_counter()
-        outputs = self.engine.run(plugin.model_id, inputs)
-        self.metrics.inference_seconds.labels(plugin.name).observe(time.perf_counter() - started)
-        self.metrics.jobs.labels(plugin.name).inc(len(outputs))
         claimed = self._fetch_outputs(judged)
-        return {
-            job: (self._compare(job, data, plugin.policy, mine, claimed.get(job)), keccak(mine))
-            for (job, data), mine in zip(judged, outputs, strict=True)
-        }
-
-    def _compare(
-        self, job: int, data: dict[str, Any], policy: VerificationPolicy, mine: bytes, claimed: bytes | None
-    ) -> bool:
-        if claimed is None:
-            return self._log_verdict(job, Comparison(False, "output withheld or unreachable"))
-        if result_commitment(data["worker"], job, claimed).hex() != data["hashes"][index_of(job)]:
-            return self._log_verdict(job, Comparison(False, "served output does not match the commitment on chain"))
-        try:
-            comparison = policy.compare(mine, claimed)
-        except (OutputDecodeError, ValueError) as exc:  # The worker committed bytes no output decodes to.
-            comparison = Comparison(False, f"undecodable output: {exc}")
-        return self._log_verdict(job, comparison)
+        checked, verdicts = [], {}
+        for i, (job, data) in enumerate(judged):
+            output = claimed.get(job)
+            if output is None:
+                verdicts[job] = (self._log_verdict(job, Comparison(False, "output withheld or unreachable")), ZERO_HASH)
+            elif result_commitment(data["worker"], job, output).hex() != data["hashes"][index_of(job)]:
+                mismatch = Comparison(False, "served output does not match the commitment on chain")
+                verdicts[job] = (self._log_verdict(job, mismatch), ZERO_HASH)
+            else:
+                checked.append((job, inputs[i], output))
+        if not checked:
+            return verdicts
+        started = time.perf_counter()
+        results = self.engine.verify(plugin.model_id, [x for _, x, _ in checked], [c for *_, c in checked])
+        self.metrics.inference_seconds.labels(plugin.name).observe(time.perf_counter() - started)
+        self.metrics.jobs.labels(plugin.name).inc(len(checked))
+        for (job, _, _), (comparison, mine) in zip(checked, results, strict=True):
+            verdicts[job] = (self._log_verdict(job, comparison), keccak(mine))
+        return verdicts
 
     def _log_verdict(self, job: int, comparison: Comparison) -> bool:
         log.info("job judged", extra={"job_id": job, "accepted": comparison.accepted, "reason": comparison.reason})

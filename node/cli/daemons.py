@@ -18,7 +18,7 @@ from node.chain.deploy import MarketParams
 from node.cli.context import Ctx, pass_ctx
 from node.cli.errors import INPUT, CliError, InputError
 from node.cli.keystore import home
-from node.config import GatewaySettings, VerifierSettings, WorkerSettings
+from node.config import DEFAULT_MODELS, GatewaySettings, VerifierSettings, WorkerSettings
 
 
 def _settings(cls: type[Any], ctx: Ctx, config: Path | None, flags: dict[str, Any]) -> Any:
@@ -100,17 +100,31 @@ dir_option = click.option("--dir", "root", type=click.Path(file_okay=False, path
 @click.option("--workers", default=1, show_default=True)
 @click.option("--verifiers", default=3, show_default=True, help="a dispute needs a panel: 3 or more")
 @click.option("--port", default=8545, show_default=True)
+@click.option(
+    "--models",
+    default=",".join(DEFAULT_MODELS),
+    show_default=True,
+    help="models to register and serve: names, or paths of Hugging Face causal LM folders",
+)
 @dir_option
 @pass_ctx
-def devnet_up(ctx: Ctx, workers: int, verifiers: int, port: int, root: Path | None) -> None:
+def devnet_up(ctx: Ctx, workers: int, verifiers: int, port: int, models: str, root: Path | None) -> None:
     """Start anvil, deploy, register the models, fund and stake the nodes, and start them."""
     from node.devnet import Devnet
+    from node.inference.base import resolve_plugin
+    from node.inference.errors import InferenceError
 
     root = _dir(root)
     if (root / "devnet.json").exists() and _alive(_state(root).get("anvil_pid")):
         raise CliError(f"a devnet is already running from {root}: `nightshift devnet down` first")
     market = MarketParams(challenge_window=30, verdict_window=60)
-    net = Devnet(root, market=market, port=port, detach=True)
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    try:
+        for name in names:
+            resolve_plugin(name)
+    except InferenceError as exc:
+        raise CliError(str(exc), INPUT) from None
+    net = Devnet(root, market=market, port=port, detach=True, models=names)
     with ctx.out.console.status("starting anvil, deploying, registering models...", spinner="dots"):
         net.up()
     try:

@@ -15,7 +15,7 @@ from node.chain.client import ChainClient
 from node.chain.protocol import batch_of, format_job, index_of, parse_job
 from node.cli.account import credits, to_units
 from node.cli.context import Ctx, pass_ctx
-from node.cli.errors import TIMEOUT, VERIFICATION, CliError, InputError
+from node.cli.errors import REJECTED, TIMEOUT, VERIFICATION, CliError, InputError
 from node.client import COMMITTED, ClientError, RequesterClient, audit_status_name, batch_status_name
 from node.inference.base import ModelPlugin, plugin_classes
 
@@ -63,13 +63,21 @@ def job() -> None:
 
 
 @job.command()
-@click.option("--model", required=True, help="A registered model name, e.g. all-MiniLM-L6-v2 or digits-mlp.")
-@click.option("--input", "text", help="One input: text, or for digits-mlp 64 comma-separated intensities.")
+@click.option(
+    "--model", required=True, help="A registered model name, e.g. all-MiniLM-L6-v2, digits-mlp or pydoc-chat."
+)
+@click.option(
+    "--input",
+    "text",
+    help="One input: text (a prompt for pydoc-chat), or for digits-mlp 64 comma-separated intensities.",
+)
 @click.option(
     "--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="One input, raw bytes."
 )
 @click.option(
-    "--inputs-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSONL, one input per line."
+    "--inputs-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSONL, one input per line (for pydoc-chat a prompt string or a request object).",
 )
 @click.option("--max-price", required=True, help="Credits per job.")
 @click.option(
@@ -93,6 +101,12 @@ def submit(
     plugin = _plugin(chain, model)
     inputs = _inputs(plugin, text, input_file, inputs_file)
     price = to_units(max_price)
+    least = max(plugin.min_job_price(x) for x in inputs)
+    if price < least:  # A worker would skip it; the chain only knows the per-job floor.
+        raise CliError(
+            f"price {credits(price)} credits is below the model's minimum of {credits(least)} for these inputs",
+            REJECTED,
+        )
     client = RequesterClient(chain)
     audit_bps = 0 if audit_rate is None else round(audit_rate * 10_000)
     sub = client.submit(model, inputs, price, timeout=timeout, audit_bps=audit_bps)

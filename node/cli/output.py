@@ -52,7 +52,7 @@ class Output:
         if self.as_json:
             sys.stderr.write(json.dumps({"error": message}) + "\n")
         else:
-            self.errors.print(f"[red]error:[/red] {message}")
+            self.errors.print(f"[red]error:[/red] {message}", soft_wrap=True)  # One line, however long.
 
 
 def _cell(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""The gateway: `POST /v1/embeddings` and `GET /v1/models`, following the OpenAI API.
+"""The gateway: `POST /v1/embeddings`, `GET /v1/models` and (node.gateway.chat) chat and text
+completions, following the OpenAI API.
 
 Each embeddings request becomes batches of network jobs (as many as the market's batch size
 needs) paid from the gateway operator's wallet. The response carries only results whose hash
@@ -10,49 +11,25 @@ the excess is refused at once with a 429 and `Retry-After`, never queued to hang
 from __future__ import annotations
 
 import base64
-import hmac
 import struct
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from node.client import COMMITTED, ClientError, RequesterClient
+from node.client import COMMITTED, RequesterClient
+from node.gateway.chat import router as chat_router
+from node.gateway.deps import AuthDep, GatewayConfig, GatewayError, SlotDep, network_errors
 from node.inference.encoding import decode_output
+
+__all__ = ["GatewayConfig", "create_gateway"]
 
 EMBEDDING_MODELS = {"all-MiniLM-L6-v2"}
 MAX_INPUTS = 2048  # What the OpenAI API accepts in one embeddings request.
-RETRY_AFTER_S = 1
-
-
-class GatewayError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        error_type: str,
-        code: str | None = None,
-        param: str | None = None,
-        headers: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.message, self.type, self.code, self.param = status, message, error_type, code, param
-        self.headers = headers
-
-
-@dataclass
-class GatewayConfig:
-    price: int  # Credit base units per job.
-    audit_bps: int = 0
-    wait_timeout: float = 60.0
-    api_key: str | None = None
-    max_concurrent: int = 8  # Requests served at once; more get a 429.
 
 
 class EmbeddingsRequest(BaseModel):
@@ -142,42 +119,12 @@ def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 
+    app.include_router(chat_router)
     return app
 
 
-def _authorize(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    key = request.app.state.config.api_key
-    given = (authorization or "").encode()
-    if key and not hmac.compare_digest(given, f"Bearer {key}".encode()):  # Constant time: no timing oracle.
-        raise GatewayError(401, "Incorrect API key provided", "invalid_request_error", "invalid_api_key")
-
-
-AuthDep = Annotated[None, Depends(_authorize)]
-
-
-def _slot(request: Request) -> Iterator[None]:
-    """Holds one of the gateway's request slots for the request, or refuses it now: a full
-    gateway answers 429 with `Retry-After` rather than queueing requests until they time out."""
-    slots: threading.BoundedSemaphore = request.app.state.slots
-    if not slots.acquire(blocking=False):
-        raise GatewayError(
-            429,
-            "the gateway is serving as many requests as it can; retry shortly",
-            "requests",
-            "rate_limit_exceeded",
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-        )
-    try:
-        yield
-    finally:
-        slots.release()
-
-
-SlotDep = Annotated[None, Depends(_slot)]
-
-
 def _run(client: RequesterClient, cfg: GatewayConfig, model: str, inputs: list[bytes]) -> list[list[float]]:
-    try:
+    with network_errors():
         size = client.max_batch_jobs(cfg.price)
         if size == 0:
             raise GatewayError(503, "the gateway's price per job is above what one batch may carry", "api_error")
@@ -190,12 +137,6 @@ def _run(client: RequesterClient, cfg: GatewayConfig, model: str, inputs: list[b
             client.wait(sub.batch_id, set(COMMITTED), timeout=cfg.wait_timeout, poll=0.05)
             outputs += client.fetch_batch(sub.batch_id)
         return [decode_output(output).astype(float).tolist() for output in outputs]
-    except GatewayError:
-        raise
-    except ClientError as exc:
-        raise GatewayError(502, f"the network could not serve this request: {exc}", "api_error") from None
-    except Exception as exc:  # Chain errors (balance, RPC): the operator's problem, not the caller's.
-        raise GatewayError(503, f"the gateway cannot pay for jobs right now: {exc}", "api_error") from None
 
 
 def _format(vector: list[float], encoding: str) -> list[float] | str:

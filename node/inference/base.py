@@ -1,22 +1,28 @@
 """The model plug-in interface. Adding a model is one file in `node/inference/models/`.
 
 A plug-in loads its weights, decodes a job's input bytes, runs a batched forward pass, and
-returns one array per input, which the engine encodes canonically. Every input has a defined
-output (invalid inputs map to a documented sentinel), so every job can be completed and verified.
+returns one output per input, which it encodes canonically (`encode`; an array by default).
+Every input has a defined output (invalid inputs map to a documented sentinel), so every job can
+be completed and verified. A verifier re-runs `forward` and compares under the plug-in's policy,
+unless the plug-in checks claimed outputs itself (`checks_claims`: a generation is checked in
+one teacher-forced pass, not generated again).
+
+Models load by name (a bundled plug-in) or by the path of a local Hugging Face folder holding a
+causal language model, which is served under the folder's name (`resolve_plugin`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 
-from node.inference.encoding import decode_output
+from node.inference.encoding import decode_output, encode_output
+from node.inference.errors import InferenceError
 from node.inference.identity import model_id
-from node.inference.policy import VerificationPolicy
+from node.inference.policy import Comparison, VerificationPolicy
 
 _PLUGINS: dict[str, type[ModelPlugin]] = {}
 
@@ -34,6 +40,23 @@ def plugin_classes() -> dict[str, type[ModelPlugin]]:
     return dict(_PLUGINS)
 
 
+def resolve_plugin(name: str) -> type[ModelPlugin]:
+    """The plug-in for a model name, or for the path of a local Hugging Face causal LM folder."""
+    available = plugin_classes()
+    if name in available:
+        return available[name]
+    if "/" in name:
+        from node.inference.models.causal_lm import folder_plugin
+
+        return folder_plugin(name)
+    raise InferenceError(f"unknown model {name!r}; available: {', '.join(sorted(available))}, or a model folder's path")
+
+
+def served_name(model: str) -> str:
+    """The name a model is registered under: a plug-in's name, or a model folder's name."""
+    return resolve_plugin(model).name
+
+
 class ModelPlugin(ABC):
     """One model: its name, verification policy, price and batched forward pass."""
 
@@ -48,6 +71,11 @@ class ModelPlugin(ABC):
     # length where the padding a longer pass would add costs more than another pass. 0: passes
     # of `max_batch` (inputs of a fixed size).
     pass_overhead: ClassVar[int] = 0
+    # Whether `check` judges a claimed output (instead of re-running `forward` and comparing).
+    checks_claims: ClassVar[bool] = False
+    # Whether `generate(inputs, progress)` reports each output's text as it grows (a worker
+    # streams it once the job is taken on chain).
+    streams: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._model_id: bytes | None = None
@@ -65,9 +93,33 @@ class ModelPlugin(ABC):
         """A job's input bytes, decoded for `forward`."""
 
     @abstractmethod
-    def forward(self, inputs: Sequence[Any]) -> list[np.ndarray]:
-        """One output array per input, computed as one batch under `torch.inference_mode()`.
+    def forward(self, inputs: Sequence[Any]) -> list[Any]:
+        """One output per input, computed as one batch under `torch.inference_mode()`.
         The engine may call it from several threads at once, on different inputs."""
+
+    def generate(self, inputs: Sequence[Any], progress: Callable[[int, str], None]) -> list[Any]:
+        """For a plug-in that `streams`: `forward`, calling `progress(i, text)` as output i grows."""
+        raise NotImplementedError(f"{self.name} does not stream")
+
+    @classmethod
+    def final_text(cls, data: bytes) -> tuple[str, str]:
+        """For a plug-in that `streams`: an encoded output's text and finish reason."""
+        raise NotImplementedError(f"{cls.name} does not stream")
+
+    def encode(self, output: Any) -> bytes:
+        """The canonical bytes of one of `forward`'s outputs (an array by default)."""
+        return encode_output(output)
+
+    def check(self, inputs: Sequence[Any], claimed: Sequence[bytes]) -> list[tuple[Comparison, bytes]]:
+        """For a plug-in that `checks_claims`: each claimed output judged against its decoded
+        input, with the output this node would stand behind (hashed into its verdict)."""
+        raise NotImplementedError(f"{self.name} re-runs and compares; it does not check claims")
+
+    @classmethod
+    def min_job_price(cls, data: bytes) -> int:
+        """The least price a worker takes a job with this input for (the model's minimum price;
+        a generation's grows with its `max_tokens`)."""
+        return cls.min_price
 
     def input_length(self, item: Any) -> int:
         """A decoded input's size, for grouping inputs of similar size into the same forward

@@ -3,6 +3,8 @@
 - `ExactPolicy`: the canonical output bytes must be identical (classifier labels).
 - `TolerantPolicy`: same shape, every element within `max_abs`, and cosine similarity at least
   `min_cosine` (embeddings, whose last bits vary with thread count and batch composition).
+- `SampledTokensPolicy`: every generated token is the seeded sampler's choice from the
+  verifier's own logits, and its log-probability within `logprob_abs` (text generation).
 
 A policy's parameters hash (keccak256 of their canonical JSON) to the `toleranceHash` the model
 registry stores, so every verifier applies the same bounds.
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
+import torch
 from eth_utils import keccak
 
 from node.inference.encoding import decode_output
 from node.inference.errors import OutputDecodeError
+from node.inference.generation import Generation, GenerationRequest, StepTolerance, check_step
 
 ZERO_HASH = b"\x00" * 32
 
@@ -92,6 +96,53 @@ class TolerantPolicy:
         if cosine < self.min_cosine:
             return Comparison(False, f"cosine {cosine:.9f} < {self.min_cosine}", max_abs, cosine)
         return Comparison(True, "within tolerance", max_abs, cosine)
+
+
+@dataclass(frozen=True)
+class SampledTokensPolicy:
+    """Generated tokens checked against the verifier's teacher-forced logits (see
+    node.inference.generation): each token the seeded sampler's choice within `margin`, each
+    log-probability within `logprob_abs`, the top-p nucleus within `top_p_slack`."""
+
+    logprob_abs: float
+    margin: float
+    top_p_slack: float
+    mode: Literal["exact", "tolerant"] = "tolerant"
+
+    def canonical_json(self) -> str:
+        fields = {"scheme": "seeded-gumbel-v1", "logprob_abs": self.logprob_abs, "margin": self.margin}
+        return json.dumps({**fields, "top_p_slack": self.top_p_slack}, sort_keys=True, separators=(",", ":"))
+
+    def tolerance_hash(self) -> bytes:
+        return keccak(text=self.canonical_json())
+
+    @property
+    def step_tolerance(self) -> StepTolerance:
+        return StepTolerance(self.logprob_abs, self.margin, self.top_p_slack)
+
+    def check_tokens(self, logits: torch.Tensor, request: GenerationRequest, claimed: Generation) -> Comparison:
+        """`logits[k]`: the verifier's logits that chose claimed token k."""
+        worst = 0.0
+        for step, (token, logprob) in enumerate(zip(claimed.tokens, claimed.logprobs, strict=True)):
+            result = check_step(logits[step], request, step, token, logprob, self.step_tolerance)
+            if result.problem is not None:
+                return Comparison(False, result.problem, max_abs=result.deviation)
+            worst = max(worst, result.deviation)
+        return Comparison(True, f"{len(claimed.tokens)} tokens are the sampler's", max_abs=worst)
+
+    def compare(self, expected: bytes, claimed: bytes) -> Comparison:
+        """Two generations of one request (a re-run): the same tokens, ending and text, and
+        log-probabilities within `logprob_abs`."""
+        try:
+            a, b = Generation.decode(expected), Generation.decode(claimed)
+        except OutputDecodeError as exc:
+            return Comparison(False, f"undecodable output: {exc}")
+        if (a.tokens, a.finish, a.text) != (b.tokens, b.finish, b.text):
+            return Comparison(False, "the generations differ")
+        worst = max((abs(x - y) for x, y in zip(a.logprobs, b.logprobs, strict=True)), default=0.0)
+        if not worst <= self.logprob_abs:
+            return Comparison(False, f"log-probabilities differ by {worst:.3g}", max_abs=worst)
+        return Comparison(True, "the same generation", max_abs=worst)
 
 
 def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:

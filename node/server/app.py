@@ -6,24 +6,32 @@ the worker adds its result API.
   is served only once this worker has committed it.
 - `GET /v1/results?ids=1&ids=2`: up to 256 results in one response, and the ids this worker has
   no result for: what a verifier auditing many jobs, or a requester reading a batch, asks for.
+- `GET /v1/stream/{job_id}`: a generation's text as it is generated, one JSON object per line
+  (`{"text": ...}`, then `{"finish_reason": ...}`), once this worker has taken its batch on
+  chain (so that it can no longer be cancelled); the committed output's text after that.
 - `GET /health`: liveness, the node's address, models and cursor.
 - `GET /metrics`: Prometheus text format.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.chain.protocol import batch_of, index_of
+from node.inference.errors import OutputDecodeError
+from node.inference.generation import Generation
 from node.metrics import Metrics
 from node.server import MAX_RESULTS
+from node.server.streams import TokenStreams
 from node.store import Store, WorkerBatch
 from node.wire import ServedResult, ServedResults
 
@@ -32,6 +40,7 @@ MAX_JOB_ID = 2**63 - 1
 
 # The worker's local statuses of batches it has committed (see `node.worker`).
 SERVED_STATUSES = frozenset({WorkerBatch.COMMITTED, WorkerBatch.FINALIZED, WorkerBatch.FORFEITED})
+STREAM_DEADLINE_S = 300.0  # The longest a stream follows one generation.
 
 
 @dataclass
@@ -50,9 +59,11 @@ def create_node_app(store: Store, metrics: Metrics, info: NodeInfo, title: str =
     return _node_routes(app)
 
 
-def create_app(store: Store, metrics: Metrics, info: NodeInfo) -> FastAPI:
-    """The worker's API: `/health`, `/metrics` and its results."""
-    return _result_routes(create_node_app(store, metrics, info, "Nightshift worker"))
+def create_app(store: Store, metrics: Metrics, info: NodeInfo, streams: TokenStreams | None = None) -> FastAPI:
+    """The worker's API: `/health`, `/metrics`, its results and its generations' streams."""
+    app = create_node_app(store, metrics, info, "Nightshift worker")
+    app.state.streams = streams or TokenStreams()
+    return _result_routes(app)
 
 
 def _store(request: Request) -> Store:
@@ -67,7 +78,12 @@ def _metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 
+def _streams(request: Request) -> TokenStreams:
+    return request.app.state.streams  # type: ignore[no-any-return]
+
+
 StoreDep = Annotated[Store, Depends(_store)]
+StreamsDep = Annotated[TokenStreams, Depends(_streams)]
 InfoDep = Annotated[NodeInfo, Depends(_info)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
@@ -116,7 +132,37 @@ def _result_routes(app: FastAPI) -> FastAPI:
             return Response(data, media_type="application/octet-stream", headers={"X-Output-Hash": "0x" + digest.hex()})
         return _result(job_id, data, digest)
 
+    @app.get("/v1/stream/{job_id}", response_model=None)
+    def stream(
+        job_id: Annotated[int, Path(ge=0, le=MAX_JOB_ID, description="batchId << 16 | index")],
+        store: StoreDep,
+        info: InfoDep,
+        streams: StreamsDep,
+    ) -> StreamingResponse:
+        batch = store.batch(batch_of(job_id))
+        taken = batch is not None and (batch[1] == WorkerBatch.TAKEN or batch[1] in SERVED_STATUSES)
+        if info.withhold or not taken or batch is None or index_of(job_id) >= batch[2]["size"]:
+            raise HTTPException(status_code=404, detail=f"job {job_id} is not taken on by this worker")
+        stored = store.output(job_id) if batch[1] in SERVED_STATUSES else None
+
+        def lines() -> Iterator[bytes]:
+            if stored is not None:
+                try:
+                    done = Generation.decode(stored[0])
+                except OutputDecodeError:
+                    return  # Not a generation: nothing to stream.
+                yield _line({"text": done.text}) + _line({"finish_reason": done.finish.label})
+                return
+            for text, finish in streams.follow(job_id, STREAM_DEADLINE_S):
+                yield _line({"text": text} if finish is None else {"finish_reason": finish})
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
+
     return app
+
+
+def _line(obj: dict[str, str]) -> bytes:
+    return json.dumps(obj).encode() + b"\n"
 
 
 def _node_routes(app: FastAPI) -> FastAPI:

@@ -3,8 +3,10 @@
 The chain work of one round (events, take, commit, finalize) overlaps the inference of the next:
 the daemon hands pending batches to `start` and picks the result commitments up with `collect`.
 Outputs are stored content-addressed before their hashes are handed back, so a restart finds
-them. A reorg (`invalidate`) throws away a computation started before it: its inputs may no
-longer be those of the batches it was for.
+them. A model that streams publishes each job's text as it grows (`TokenStreams`), which the
+worker's API serves to the requester of a batch already taken on chain. A reorg (`invalidate`)
+throws away a computation started before it: its inputs may no longer be those of the batches
+it was for.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from node.chain.protocol import job_id, result_commitment
 from node.faults import FaultInjector
 from node.inference.engine import InferenceEngine
 from node.metrics import Metrics
+from node.server.streams import TokenStreams
 from node.store import Store
 
 Pending = list[tuple[int, str, dict[str, Any]]]  # (batch id, model id in hex, stored batch data)
@@ -37,8 +40,10 @@ class ComputePipeline:
         faults: FaultInjector,
         metrics: Metrics,
         done: Callable[[], None],
+        streams: TokenStreams,
     ):
         self._engine, self._store, self._address = engine, store, address
+        self._streams = streams
         self._faults, self._metrics, self._done = faults, metrics, done
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="compute")
         self._running: tuple[Future[Commitments | None], set[int]] | None = None
@@ -84,10 +89,17 @@ class ComputePipeline:
         hashes: Commitments = {}
         for model_hex, group in by_model.items():
             model_id = bytes.fromhex(model_hex[2:])
-            name = self._engine.plugin(model_id).name
+            plugin = self._engine.plugin(model_id)
+            name = plugin.name
             inputs = [bytes.fromhex(x) for _, data in group for x in data["inputs"]]
+            jobs = [job_id(batch_id, i) for batch_id, data in group for i in range(data["size"])]
             started = time.perf_counter()
-            outputs = iter(self._faults.tamper(self._engine.run(model_id, inputs)))
+            progress = (lambda i, text, jobs=jobs: self._streams.update(jobs[i], text)) if plugin.streams else None
+            computed = self._faults.tamper(self._engine.run(model_id, inputs, progress))
+            if plugin.streams:  # What a follower gets last: the text as committed (tampered or not).
+                for job, out in zip(jobs, computed, strict=True):
+                    self._streams.close(job, *plugin.final_text(out))
+            outputs = iter(computed)
             self._metrics.inference_seconds.labels(name).observe(time.perf_counter() - started)
             self._metrics.jobs.labels(name).inc(len(inputs))
             stored = []

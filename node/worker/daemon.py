@@ -24,8 +24,10 @@ from node.config import WorkerSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
 from node.faults import FaultInjector
+from node.inference.base import served_name
 from node.metrics import Metrics
 from node.net import FetchLimits
+from node.server.streams import TokenStreams
 from node.store import WorkerBatch
 from node.worker.compute import ComputePipeline
 from node.worker.inputs import InputFetcher, sources_of
@@ -64,6 +66,7 @@ class Worker(NodeDaemon):
     def __init__(self, settings: WorkerSettings, metrics: Metrics | None = None):
         super().__init__(settings, metrics)
         self.faults = FaultInjector(settings.faults)
+        self.streams = TokenStreams()  # Generations in progress, for the stream API.
         self._last_withdraw = time.monotonic()
         self._inactive_until = 0.0  # Not an active staker (it left, or was slashed): take nothing till then.
         self._computed: dict[int, list[bytes]] = {}  # Taken batches with stored outputs: their hashes.
@@ -73,17 +76,19 @@ class Worker(NodeDaemon):
     def setup(self) -> None:
         s = self.settings
         registered = self.connect()
-        unknown = [m for m in s.models if m not in registered]
+        unknown = [m for m in s.models if served_name(m) not in registered]
         if unknown:
             raise ConfigError(f"models not registered on chain: {', '.join(unknown)}")
         self.load_models(s.models, registered)
-        self.compute = ComputePipeline(self.engine, self.store, self.address, self.faults, self.metrics, self.wake)
+        self.compute = ComputePipeline(
+            self.engine, self.store, self.address, self.faults, self.metrics, self.wake, self.streams
+        )
         if self.faults.active:
             log.warning("fault injection is on", extra=self.settings.faults.model_dump())
         self.params = self.client.view.params()  # Fixed at deployment: read once.
         limits = FetchLimits(s.fetch_timeout, self.params.max_input_bytes, s.allow_private_peers)
         self.reconciler = Reconciler(self.store, self.client.view, self.address)
-        self.fetcher = InputFetcher(self.store, self.http, limits, self.wake)
+        self.fetcher = InputFetcher(self.store, self.http, limits, self.wake, self._priced_batch)
         self._reconcile()
         self._sync_url()
         log.info("worker ready", extra={"address": self.address, "url": s.url, "models": ",".join(s.models)})
@@ -161,12 +166,26 @@ class Worker(NodeDaemon):
         data = {"requester": a["requester"], "price": a["price"], "size": len(a["inputs"]), "block": event.block}
         model = "0x" + bytes(a["modelId"]).hex()
         if not any(item["uri"] for item in a["inputs"]):
-            inputs = [bytes(item["data"]).hex() for item in a["inputs"]]
-            self.store.put_batch(a["batchId"], model, WorkerBatch.OPEN, {**data, "inputs": inputs})
+            inputs = [bytes(item["data"]) for item in a["inputs"]]
+            status = WorkerBatch.OPEN if self._priced(model, a["price"], inputs) else WorkerBatch.UNDERPAID
+            self.store.put_batch(a["batchId"], model, status, {**data, "inputs": [x.hex() for x in inputs]})
             return
         sources = sources_of(a["inputs"])
         self.store.put_batch(a["batchId"], model, WorkerBatch.FETCHING, {**data, "sources": sources})
         self.fetcher.submit(a["batchId"], sources)
+
+    def _priced(self, model_hex: str, price: int, inputs: list[bytes]) -> bool:
+        """Whether a batch's price per job covers each of its inputs (a generation's cost grows
+        with its max_tokens); one that does not is left to others, as unpaid work."""
+        plugin = self.engine.plugin(bytes.fromhex(model_hex[2:]))
+        least = max(plugin.min_job_price(x) for x in inputs)
+        if price < least:
+            log.info("skipping an underpaid batch", extra={"model": plugin.name, "price": price, "least": least})
+        return price >= least
+
+    def _priced_batch(self, batch_id: int, inputs: list[bytes]) -> bool:
+        found = self.store.batch(batch_id)
+        return found is not None and self._priced(found[0], found[2]["price"], inputs)
 
     # ------------------------------------------------------------ work
 
@@ -211,7 +230,10 @@ class Worker(NodeDaemon):
         only this worker's idle time was spent."""
         if self.settings.faults.silent_after_take:
             return False
-        pending = [(b, m, d) for b, m, d, _ in self.store.batches_with_status(WorkerBatch.OPEN)]  # Idle: none computed.
+        # Idle, so none is computed yet. A model that streams is taken on first: its text is
+        # streamed only once the batch can no longer be cancelled.
+        open_ = self.store.batches_with_status(WorkerBatch.OPEN)
+        pending = [(b, m, d) for b, m, d, _ in open_ if not self.engine.plugin(bytes.fromhex(m[2:])).streams]
         if not pending:
             return False
         self.compute.start(pending)

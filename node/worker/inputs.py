@@ -31,8 +31,16 @@ def sources_of(inputs: list[dict[str, Any]]) -> list[list[str]]:
 
 
 class InputFetcher:
-    def __init__(self, store: Store, http: httpx.Client, limits: FetchLimits, ready: Callable[[], None]):
+    def __init__(
+        self,
+        store: Store,
+        http: httpx.Client,
+        limits: FetchLimits,
+        ready: Callable[[], None],
+        priced: Callable[[int, list[bytes]], bool],
+    ):
         self._store, self._http, self._limits, self._ready = store, http, limits, ready
+        self._priced = priced  # Whether a batch's price covers these inputs.
         self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="inputs")
 
     def submit(self, batch_id: int, sources: list[list[str]]) -> None:
@@ -55,6 +63,9 @@ class InputFetcher:
             if found is None or found[2].get("sources") != sources:
                 return  # A reorg replaced the batch meanwhile: its new inputs are fetched anew.
             self._store.update_batch_data(batch_id, inputs=inputs)
+            if not self._priced(batch_id, [bytes.fromhex(x) for x in inputs]):
+                self._store.set_batch_status_if(batch_id, WorkerBatch.FETCHING, WorkerBatch.UNDERPAID)
+                return
             if self._store.set_batch_status_if(batch_id, WorkerBatch.FETCHING, WorkerBatch.OPEN):
                 self._ready()
         except Exception:  # One batch's failure is that batch's: the worker goes on.

@@ -64,6 +64,9 @@ class Reconciler:
             _, status, data, _ = found
             if data.get("block", 0) > fork:
                 self._store.delete_batch(batch_id, [job_id(batch_id, i) for i in range(data["size"])])
-            elif status not in (WorkerBatch.FETCHING, WorkerBatch.UNFETCHABLE) and "inputs" in data:
+            elif (
+                status not in (WorkerBatch.FETCHING, WorkerBatch.UNFETCHABLE, WorkerBatch.UNDERPAID)
+                and "inputs" in data
+            ):
                 self.refresh(batch_id)  # One that never opened here had nothing of its chain state acted on.
         return self.unfinished()

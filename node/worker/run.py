@@ -17,6 +17,7 @@ def run_worker(settings: WorkerSettings) -> int:
     worker = Worker(settings, metrics)
 
     def app() -> object:
-        return create_app(worker.store, metrics, NodeInfo(worker.address, settings.models, settings.faults.withhold))
+        info = NodeInfo(worker.address, settings.models, settings.faults.withhold)
+        return create_app(worker.store, metrics, info, worker.streams)
 
     return Supervisor([worker, ApiServer(app, settings.http_host, settings.http_port)]).run()

@@ -64,7 +64,7 @@ def test_openai_client_embeddings_match_local_model_within_tolerance(gateway, lo
 
 def test_models_list_shows_registered_models(gateway):
     ids = {m.id for m in openai.OpenAI(base_url=gateway, api_key=API_KEY).models.list()}
-    assert ids == {"all-MiniLM-L6-v2", "digits-mlp"}
+    assert ids == {"all-MiniLM-L6-v2", "digits-mlp", "pydoc-chat"}
 
 
 def test_unknown_model_is_an_openai_not_found_error(gateway):
@@ -155,7 +155,14 @@ BAD_REQUESTS = [
     ("post", "/embeddings", {"model": MiniLM.name, "input": "x", "user": 5}, 400, "invalid_request_error", "user"),
     ("post", "/embeddings", {"model": "digits-mlp", "input": "x"}, 404, "invalid_request_error", "The model"),
     ("get", "/embeddings", None, 405, "invalid_request_error", "Method Not Allowed"),
-    ("post", "/completions", {"model": MiniLM.name, "prompt": "x"}, 404, "invalid_request_error", "Not Found"),
+    (
+        "post",
+        "/completions",
+        {"model": MiniLM.name, "prompt": "x"},
+        404,
+        "invalid_request_error",
+        "The model `all-MiniLM-L6-v2` does not generate text",
+    ),
 ]
 
 

@@ -71,5 +71,7 @@ def test_verifier_draws_a_batch_whose_seed_nears_the_end_of_blockhash_reach(devn
 def test_a_verifier_that_serves_only_some_models_refuses_to_start_unless_told(devnet, nodes):
     """Drawn for a job of a model it does not serve, a verifier cannot judge it and loses its
     bond as absent: one that would run so is refused with the reason, unless its operator says so."""
-    with pytest.raises(NightshiftError, match="does not serve every active model \\(missing: all-MiniLM-L6-v2\\)"):
+    with pytest.raises(
+        NightshiftError, match="does not serve every active model \\(missing: all-MiniLM-L6-v2, pydoc-chat\\)"
+    ):
         nodes.verifier("partial-verifier", 21, models="digits-mlp", partial_models=False)
