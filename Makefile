@@ -61,7 +61,7 @@ gas: compile
 
 # Not part of `make test`: timings belong in benchmarks, measured as ratios in one run.
 bench: compile
-	python -m bench
+	python -m bench --doc docs/performance.md
 
 # Each attack of the security review, against the real contracts, measured against the theory.
 adversary: compile

@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in one run, written to bench/results/latest.{json,md,png}.
 
-    python -m bench [--out bench/results] [--jobs N]
+    python -m bench [--out bench/results] [--jobs N] [--doc docs/performance.md]
 
 1. gas per job for each lifecycle path at batch sizes 1, 16, 64, 256, with its floors;
 2. end-to-end embedding throughput with 1 and 2 workers at p = 0.1, against raw PyTorch;
@@ -8,7 +8,10 @@
 4. verification cost at p = 0.05, 0.1, 0.25, and the detection rate of a cheater against theory;
 5. the node's transaction sender against a plain web3.py loop;
 6. peak RSS of the worker and the verifier;
-7. where the nodes' CPU goes (py-spy) in an end-to-end run at batch 1 and batch 64.
+7. where the nodes' CPU goes (py-spy) in an end-to-end run at batch 1 and batch 64;
+8. text generation: tokens/s against transformers' generate, time to first token through the
+   gateway, the verifier's CPU per audited generation over the worker's, and the calibration of
+   its policy (bench/textcal.py: false rejects in 1,000 honest generations, each cheat's detection).
 
 Each part starts its own fresh anvil or devnet. About 10 minutes on 2 cores. On a slower machine
 the end-to-end workloads shrink (from one raw PyTorch measurement taken first), so that the run
@@ -27,9 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import detection, gas, latency, profile, throughput, txrate
+from bench import detection, gas, generation, latency, profile, textcal, throughput, txrate
 from bench.common import machine
-from bench.report import markdown, plot
+from bench.report import markdown, plot, write_doc
 
 log = logging.getLogger("bench")
 BATCHES = [1, 16, 64, 256]
@@ -38,7 +41,7 @@ AUDIT_RATES = [0.05, 0.1, 0.25]
 PROFILED = [(1, 1024), (64, 2048)]
 
 
-def run(out: Path, jobs: int | None) -> dict[str, Any]:
+def run(out: Path, jobs: int | None, doc: Path | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     result: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine()}
     cores = os.cpu_count() or 2
@@ -59,6 +62,8 @@ def run(out: Path, jobs: int | None) -> dict[str, Any]:
             ("profile", lambda: [profile.measure(root / f"prof{b}", 1, b, n) for b, n in profiled]),
             ("detection", lambda: detection.measure(root / "det", detection.JOBS, 0.25, 0.1)),
             ("latency", lambda: [latency.measure(15, "all-MiniLM-L6-v2", root / "lat")]),
+            ("generation", lambda: generation.measure(32, 20, root / "gen")),
+            ("text_calibration", lambda: textcal.calibrate(1000, 200)),
         ]
         for name, step in steps:
             t = time.perf_counter()
@@ -71,6 +76,8 @@ def run(out: Path, jobs: int | None) -> dict[str, Any]:
     (out / "latest.json").write_text(json.dumps(result, indent=2))
     plot(result, out / "latest.png")
     (out / "latest.md").write_text(markdown(result))
+    if doc is not None:
+        write_doc(doc, result)
     return result
 
 
@@ -78,9 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Every Nightshift benchmark in one run.")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     parser.add_argument("--jobs", type=int, help="jobs per throughput workload (default: sized to the machine)")
+    parser.add_argument("--doc", type=Path, help="write the targets table into this document's generated part")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    result = run(args.out, args.jobs)
+    result = run(args.out, args.jobs, args.doc)
     print(markdown(result))
     print(f"\nwritten: {args.out / 'latest.json'}, {args.out / 'latest.md'}, {args.out / 'latest.png'}")
     return 0

@@ -31,7 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from bench.adversary import Arena, output_of
 from node.chain.anvil import Anvil
 from node.chain.errors import ContractRevertError
-from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_id, result_commitment
+from node.chain.protocol import AuditStatus, Batch, BatchStatus, batch_of, job_id, result_commitment
 from node.chain.tx import TransactionFailedError, TxSender
 
 LIVE = {BatchStatus.OPEN, BatchStatus.TAKEN, BatchStatus.COMMITTED, BatchStatus.DRAWN, BatchStatus.AUDITED}
@@ -263,13 +263,14 @@ class ProtocolMachine(RuleBasedStateMachine):
         values = r.send()
         owed, batches, held = sum(values[:accounts]), values[accounts:-1], values[-1]
         escrow = 0
-        for b, fees_paid in zip(batches[::2], batches[1::2], strict=True):
-            if BatchStatus(b[8]) in LIVE:
-                r.add(a.market, "premiumFor", b[1], b[3])
-                escrow += b[2] * b[1] - fees_paid
+        decoded = [Batch.decode(b) for b in batches[::2]]
+        for b, fees_paid in zip(decoded, batches[1::2], strict=True):
+            if b.status in LIVE:
+                r.add(a.market, "premiumFor", b.price, b.audit_bps)
+                escrow += b.size * b.price - fees_paid
         premiums = r.send() if r.calls else []
-        live = [b for b in batches[::2] if BatchStatus(b[8]) in LIVE]
-        escrow += sum(b[2] * premium for b, premium in zip(live, premiums, strict=True))
+        live = [b for b in decoded if b.status in LIVE]
+        escrow += sum(b.size * premium for b, premium in zip(live, premiums, strict=True))
         if held != owed + escrow:
             self._violation(f"market holds {held}, owes {owed} + escrow {escrow}")
 

@@ -13,8 +13,12 @@ from bench.profile import render as render_profile_run
 TARGETS = {
     "gas_batch1": 150_000,
     "gas_batch64": 12_000,
-    "throughput_ratio": 0.7,
+    "throughput_ratio": 0.7,  # Batch 1, whose jobs each pay a round of transactions.
+    "throughput_ratio_batched": 0.8,  # Batch 16 and above.
     "latency_p50_s": 2.0,
+    "generation_ratio": 0.8,
+    "ttft_p50_s": 0.5,
+    "verify_cost_128": 0.2,
 }
 
 
@@ -39,12 +43,12 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             (f"gas per unaudited job, {label}", f"<= {TARGETS[key]:,}", f"{value:,}", _met(value <= TARGETS[key]))
         )
     for row in result["throughput"]["rows"]:
+        target = TARGETS["throughput_ratio" if row["batch"] < 16 else "throughput_ratio_batched"]
         rows.append((
-            f"throughput, {row['workers']} worker(s), batch {row['batch']}, p = 0.1",
-            f">= {TARGETS['throughput_ratio']} of raw PyTorch",
+            f"throughput, {row['workers']} worker(s), batch {row['batch']}, p = 0.1", f">= {target} of raw PyTorch",
             f"{row['ratio']:.3f} ({row['jobs_per_s']:.1f} vs {row['raw_per_s']:.1f} jobs/s; "
             f"{row['ratio_to_faster']:.3f} against the faster raw run)",
-            _met(row["ratio"] >= TARGETS["throughput_ratio"]),
+            _met(row["ratio"] >= target),
         ))  # fmt: skip
     for lat in result["latency"]:
         p50 = lat["submit_to_result_p50_s"]
@@ -52,6 +56,48 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"latency p50, submit -> result, {lat['model']}", f"<= {TARGETS['latency_p50_s']} s", f"{p50:.2f} s",
             _met(p50 <= TARGETS["latency_p50_s"]),
         ))  # fmt: skip
+    gen = result.get("generation")  # Results from before text generation have none.
+    if gen:
+        tp, ft = gen["throughput"], gen["first_token"]
+        rows.append((
+            f"generation throughput, pydoc-chat, batch {tp['batch']}, greedy",
+            f">= {TARGETS['generation_ratio']} of transformers generate",
+            f"{tp['ratio']:.3f} ({tp['worker_tokens_per_s']:.0f} vs {tp['raw_generate_tokens_per_s']:.0f} tokens/s; "
+            f"same tokens in {tp['same_tokens']} of {tp['prompts']})",
+            _met(tp["ratio"] >= TARGETS["generation_ratio"]),
+        ))  # fmt: skip
+        rows.append((
+            "time to first token p50, streamed chat through the gateway", f"<= {TARGETS['ttft_p50_s']} s",
+            f"{ft['ttft_p50_s']:.3f} s (p95 {ft['ttft_p95_s']:.3f} s, {ft['streams']} streams; "
+            f"{ft['stream_tokens_per_s_p50']} tokens/s in one stream)",
+            _met(ft["ttft_p50_s"] <= TARGETS["ttft_p50_s"]),
+        ))  # fmt: skip
+        for row in gen["verification_cost"]:
+            n = row["generated_tokens"]
+            limit = f"<= {TARGETS['verify_cost_128']}" if n == 128 else "(reported)"
+            rows.append((
+                f"verifier CPU over worker CPU per generation, {n} tokens", limit,
+                f"{row['ratio']:.3f} ({row['verifier_cpu_s_per_job'] * 1000:.1f} vs "
+                f"{row['worker_cpu_s_per_job'] * 1000:.1f} ms)",
+                _met(row["ratio"] <= TARGETS["verify_cost_128"]) if n == 128 else "",
+            ))  # fmt: skip
+    cal = result.get("text_calibration")
+    if cal:
+        honest = sum(r["generations"] for r in cal["honest"])
+        rejects = sum(r["false_rejects"] for r in cal["honest"])
+        rows.append((
+            "false rejects of honest generations (every variation)", "0 in >= 1,000",
+            f"{rejects} in {honest:,}", _met(rejects == 0 and honest >= 1000),
+        ))  # fmt: skip
+        for r in cal["cheats"]:
+            rate = r["detection"]
+            rows.append((
+                f"detection of a cheat: {r['case']}", ">= 99% of differing answers",
+                f"{100 * rate:.1f}% of {r['trials'] - r['same_answer']} ({r['same_answer']} claimed the honest answer)"
+                if rate is not None
+                else "n/a",
+                _met(rate is None or rate >= 0.99),
+            ))  # fmt: skip
     for g in result["detection"]["groups"]:
         low, high = g["ci95"]
         rows.append((
@@ -77,15 +123,37 @@ def _timing(result: dict[str, Any]) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
+def _measured(result: dict[str, Any]) -> str:
     m = result["machine"]
-    out = [
-        "# Nightshift benchmark",
-        "",
+    return (
         f"Measured {result['started']} in {result['duration_s']:.0f} s by `make bench` on {m['cores']} cores "
         f"({m['cpu']}, {m['memory_gib']} GiB), commit {m['commit']}; "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
-        + ".",
+        + "."
+    )
+
+
+def targets(result: dict[str, Any]) -> str:
+    """Where the run was made and the targets table: the generated part of docs/performance.md."""
+    table = [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary(result)]
+    return "\n".join([_measured(result), "", *_timing(result), "| target | limit | measured | |", "|---|---|---|---|",
+                      *table])  # fmt: skip
+
+
+def write_doc(doc: Path, result: dict[str, Any]) -> None:
+    """Replace the generated part of `doc` (between its markers) with this run's targets."""
+    begin, end = "<!-- bench:begin (make bench) -->", "<!-- bench:end -->"
+    text = doc.read_text()
+    if begin not in text:
+        raise ValueError(f"{doc} has no {begin} marker")
+    doc.write_text(text[: text.index(begin)] + begin + "\n" + targets(result) + "\n" + text[text.index(end) :])
+
+
+def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
+    out = [
+        "# Nightshift benchmark",
+        "",
+        _measured(result),
         "",
         *_timing(result),
         "## Targets",
@@ -195,6 +263,7 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
             f"| {g['k']} | {g['trials']} | {g['measured']:.3f} | [{low:.3f}, {high:.3f}] | {g['theory']:.3f} | "
             f"{'yes' if g['within_ci'] else 'no'} |"
         )
+    out += _generation(result)
     t = result["txrate"]
     out += [
         "",
@@ -251,3 +320,33 @@ def plot(result: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _generation(result: dict[str, Any]) -> list[str]:
+    gen = result.get("generation")
+    if not gen:
+        return []
+    tp, ft = gen["throughput"], gen["first_token"]
+    out = [
+        "",
+        "## Text generation (pydoc-chat)",
+        "",
+        f"{tp['prompts']} chat prompts, batch {tp['batch']}, up to {tp['max_tokens']} tokens, greedy: the worker's "
+        f"generation {tp['worker_tokens_per_s']:.0f} tokens/s against transformers' `generate` "
+        f"{tp['raw_generate_tokens_per_s']:.0f} (ratio {tp['ratio']:.3f}; the same tokens for {tp['same_tokens']} of "
+        f"{tp['prompts']} prompts). Through the gateway on a devnet, {ft['streams']} streamed chats: time to first "
+        f"token p50 {ft['ttft_p50_s']:.3f} s, p95 {ft['ttft_p95_s']:.3f} s, {ft['stream_tokens_per_s_p50']} tokens/s "
+        "in one stream.",
+        "",
+        "CPU per job, the worker generating batches of 16 and a verifier checking each job alone in one "
+        "teacher-forced pass (the median of several rounds):",
+        "",
+        "| generated tokens | worker ms | verifier ms | verifier / worker |",
+        "|---:|---:|---:|---:|",
+    ]
+    for row in gen["verification_cost"]:
+        out.append(
+            f"| {row['generated_tokens']} | {row['worker_cpu_s_per_job'] * 1000:.1f} | "
+            f"{row['verifier_cpu_s_per_job'] * 1000:.1f} | {row['ratio']:.3f} |"
+        )
+    return out

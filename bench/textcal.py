@@ -325,6 +325,33 @@ def write_doc(doc: Path, table: str) -> None:
     doc.write_text(text)
 
 
+def calibrate(generations: int, trials: int, gpu_results: Path | None = None, save_cpu: Path | None = None
+              ) -> dict[str, Any]:  # fmt: skip
+    """The honest rows and the cheat rows, on this machine (and a GPU machine's, if given)."""
+    torch.set_num_threads(1)
+    engine, plugin = load()
+    inputs = requests(generations)
+    started = time.perf_counter()
+    honest_rows, reference = honest(engine, plugin, inputs)
+    if save_cpu:
+        save_cpu.write_text(json.dumps([r.hex() for r in reference]))
+    if gpu_results and (gpu_results / GPU_FILE).exists():
+        gpu = json.loads((gpu_results / GPU_FILE).read_text())
+        claimed = [bytes.fromhex(x) for x in gpu["generations"]]
+        where = f"{gpu['device']}, torch {gpu['torch']}, transformers {gpu['transformers']}"
+        name = f"generated on a GPU ({where}), checked here"
+        honest_rows.append(honest_row(name, inputs, claimed, judge(engine, plugin, inputs, claimed)))
+        if "checks_of_cpu" in gpu:
+            honest_rows.append(gpu["checks_of_cpu"])
+    cheat_rows = cheats(engine, plugin, inputs[:trials], reference[:trials])
+    return {
+        "honest": honest_rows,
+        "cheats": cheat_rows,
+        "policy": dataclasses.asdict(PydocChat.policy),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--generations", type=int, default=1000)
@@ -340,29 +367,7 @@ def main() -> None:
     if args.gpu_out:
         gpu_run(args.gpu_out, args.generations)
         return
-    engine, plugin = load()
-    inputs = requests(args.generations)
-    started = time.perf_counter()
-    honest_rows, reference = honest(engine, plugin, inputs)
-    if args.save_cpu:
-        args.save_cpu.write_text(json.dumps([r.hex() for r in reference]))
-    if args.gpu_results and (args.gpu_results / GPU_FILE).exists():
-        gpu = json.loads((args.gpu_results / GPU_FILE).read_text())
-        claimed = [bytes.fromhex(x) for x in gpu["generations"]]
-        where = f"{gpu['device']}, torch {gpu['torch']}, transformers {gpu['transformers']}"
-        name = f"generated on a GPU ({where}), checked here"
-        honest_rows.append(honest_row(name, inputs, claimed, judge(engine, plugin, inputs, claimed)))
-        if "checks_of_cpu" in gpu:
-            honest_rows.append(gpu["checks_of_cpu"])
-    trial_inputs, trial_reference = inputs[: args.trials], reference[: args.trials]
-    cheat_rows = cheats(engine, plugin, trial_inputs, trial_reference)
-    policy = dataclasses.asdict(PydocChat.policy)
-    result = {
-        "honest": honest_rows,
-        "cheats": cheat_rows,
-        "policy": policy,
-        "seconds": round(time.perf_counter() - started, 1),
-    }
+    result = calibrate(args.generations, args.trials, args.gpu_results, args.save_cpu)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
     print(table)

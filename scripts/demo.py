@@ -1,14 +1,18 @@
-"""`make demo`: the whole network on a local devnet, in about a minute.
+"""`make demo`: the whole network on a local devnet, in about two minutes.
 
-It starts anvil, deploys the contracts, registers the two real models, and starts two workers
+It starts anvil, deploys the contracts, registers the three real models, and starts two workers
 and three verifiers as separate processes: an honest worker serving all-MiniLM-L6-v2
-embeddings, and a cheating worker serving the digit classifier with wrong outputs on about half
-its jobs. A requester then uses the `nightshift` CLI: it makes a wallet, takes credits from the
-devnet faucet, and pays for real embedding and digit jobs with a 100% audit rate; the CLI
-fetches each result and checks it against the commitment on chain. A verifier drawn at random
-re-runs each job; a wrong answer it rejects goes to a panel of the other verifiers, which
-upholds the reject: the cheater forfeits the whole batch and its collateral, and the requester
-is refunded. Balances are shown before and after, and everything is shut down.
+embeddings, and a cheating worker serving the digit classifier and the pydoc-chat text model
+with wrong outputs on about half its jobs. A requester then uses the `nightshift` CLI: it makes
+a wallet, takes credits from the devnet faucet, and pays for real embedding, digit and text
+generation jobs with a 100% audit rate; the CLI fetches each result and checks it against the
+commitment on chain. A verifier drawn at random checks each job (it re-runs an embedding or a
+digit, and checks a generation's tokens in one teacher-forced pass); a wrong answer it rejects
+goes to a panel of the other verifiers, which upholds the reject: the cheater forfeits each
+batch it cheated in and its collateral, and the requester is refunded. The cheater is then
+stopped, an honest contributor starts a worker for the text model, and the requester chats with
+it through `nightshift chat`: the answer streams as it is generated and is checked against the
+chain when committed. Balances are shown before and after, and everything is shut down.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 from sklearn.datasets import load_digits
 
 from node.chain.deploy import CREDIT_UNIT, MarketParams
-from node.chain.protocol import BatchStatus, job_id
+from node.chain.protocol import BatchStatus, batch_of, parse_job
 from node.client import RequesterClient
 from node.devnet import VERIFIER, WORKER, Devnet
 
@@ -36,7 +40,14 @@ SENTENCES = [
     "Verifiers re-run a random sample of jobs.",
     "A cheater loses its stake and the requester is refunded.",
 ]
-HONEST, CHEATER, VERIFIER_ACCOUNTS = 6, 7, (16, 17, 18)
+PROMPTS = [
+    "What does json.dumps do?",
+    "What does os.path.join do?",
+    "What does shutil.copy do?",
+    "What does random.choice do?",
+]
+QUESTION = "What does itertools.chain do?"
+HONEST, CHEATER, TEXT_WORKER, VERIFIER_ACCOUNTS = 6, 7, 8, (16, 17, 18)
 
 
 def credits(units: int) -> str:
@@ -92,6 +103,13 @@ class Cli:
             raise RuntimeError(f"nightshift {args[0]} failed: {done.stderr.strip()}")
         return json.loads(done.stdout)
 
+    def live(self, *args: str, stdin: str) -> None:
+        """A command whose output is shown as it comes (a streamed chat), fed `stdin`."""
+        say(f"  $ echo {shlex.quote(stdin.strip())} | nightshift {' '.join(shlex.quote(a) for a in args)}")
+        done = subprocess.run([sys.executable, "-m", "node.cli.main", *args], env=self.env, input=stdin, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"nightshift {args[0]} failed with exit code {done.returncode}")
+
 
 def main() -> int:
     started = time.monotonic()
@@ -106,12 +124,14 @@ def main() -> int:
                 say(f"  model {spec.name:<18} id {spec.model_id[:18]}...  policy {spec.mode}")
             say("Starting nodes (each loads its models and checks their ids against the registry)...")
             devnet.start_worker("honest-worker", HONEST, models="all-MiniLM-L6-v2")
-            devnet.start_worker("cheating-worker", CHEATER, models="digits-mlp", faults__wrong_rate=0.5, faults__seed=1)
+            cheater = devnet.start_worker(
+                "cheating-worker", CHEATER, models="digits-mlp,pydoc-chat", faults__wrong_rate=0.5, faults__seed=1
+            )
             for i, account in enumerate(VERIFIER_ACCOUNTS):
                 devnet.start_verifier(f"verifier-{i + 1}", account)
             say("  honest worker    serves all-MiniLM-L6-v2")
-            say("  cheating worker  serves digits-mlp, and answers about half its jobs wrongly")
-            say("  3 verifiers      re-run the jobs they are drawn for, and sit on dispute panels")
+            say("  cheating worker  serves digits-mlp and pydoc-chat, and answers about half its jobs wrongly")
+            say("  3 verifiers      check the jobs they are drawn for, and sit on dispute panels")
 
             say("\nThe requester makes a wallet and takes credits from the devnet faucet:")
             cli = Cli(devnet, Path(root) / "home")
@@ -123,10 +143,15 @@ def main() -> int:
             digits = load_digits()
             picks = list(range(6))
             sentences_file, digits_file = Path(root) / "sentences.jsonl", Path(root) / "digits.jsonl"
+            prompts_file = Path(root) / "prompts.jsonl"
             sentences_file.write_text("".join(json.dumps(s) + "\n" for s in SENTENCES))
             digits_file.write_text("".join(json.dumps([int(p) for p in digits.data[i]]) + "\n" for i in picks))
-            say("\nIt pays for 4 embedding jobs and 6 digit jobs, each audited (it pays the audit premium),")
-            say("waits, and gets results checked against the hashes on chain:")
+            chats = [
+                {"messages": [{"role": "user", "content": p}], "max_tokens": 24, "temperature": 0} for p in PROMPTS
+            ]
+            prompts_file.write_text("".join(json.dumps(c) + "\n" for c in chats))
+            say("\nIt pays for 4 embedding jobs, 6 digit jobs and 4 chat answers, each audited (it pays the")
+            say("audit premium), waits, and gets results checked against the hashes on chain:")
             embed = cli(
                 "job", "submit", "--model", "all-MiniLM-L6-v2", "--inputs-file", str(sentences_file),
                 "--max-price", "0.05", "--audit-rate", "1", "--wait",
@@ -135,29 +160,37 @@ def main() -> int:
                 "job", "submit", "--model", "digits-mlp", "--inputs-file", str(digits_file),
                 "--max-price", "0.02", "--audit-rate", "1", "--wait",
             )  # fmt: skip
+            text = cli(
+                "job", "submit", "--model", "pydoc-chat", "--inputs-file", str(prompts_file),
+                "--max-price", "0.01", "--audit-rate", "1", "--wait",
+            )  # fmt: skip
             for sentence, row in zip(SENTENCES, embed["results"], strict=True):
                 head = ", ".join(f"{x:+.3f}" for x in row["result"][:3])
                 say(f"  embedding  {sentence[:44]:<44} -> [{head}, ...]")
             for i, row in zip(picks, digit["results"], strict=True):
                 mark = "correct" if row["result"] == digits.target[i] else "WRONG"
                 say(f"  digit      image of a {digits.target[i]} -> worker says {row['result']} ({mark})")
+            for prompt, row in zip(PROMPTS, text["results"], strict=True):
+                answer = row["result"]["text"].replace("\n", " ")
+                say(f"  chat       {prompt:<30} -> {answer[:48]!r}")
 
             say("\nThe verifiers re-run every job; waiting for audits, disputes and finalization...")
-            jobs = [r["job"] for r in embed["results"] + digit["results"]]
-            batches = [embed["batch"], digit["batch"]]
+            jobs = [r["job"] for r in embed["results"] + digit["results"] + text["results"]]
+            batches = [embed["batch"], digit["batch"], text["batch"]]
+            kinds = {embed["batch"]: "embedding", digit["batch"]: "digit", text["batch"]: "chat"}
             deadline = time.monotonic() + 150
             statuses: dict[str, str] = {}
             client = RequesterClient(devnet.client())
             done = {BatchStatus.FINALIZED, BatchStatus.FORFEITED}
             while time.monotonic() < deadline:
-                statuses = {j: client.job_status(job_id(*(int(x) for x in j.split(".")))) for j in jobs}
+                statuses = {j: client.job_status(parse_job(j)) for j in jobs}
                 settled = all(s in ("finalized", "rejected", "forfeited") for s in statuses.values())
-                if settled and all(devnet.market_contract.functions.getBatch(b).call()[8] in done for b in batches):
+                if settled and all(devnet.view.batch_status(b) in done for b in batches):
                     break
                 time.sleep(0.5)
             say("\nOutcomes:")
             for job, status in statuses.items():
-                model = "embedding" if job.startswith(f"{embed['batch']}.") else "digit"
+                model = kinds[batch_of(parse_job(job))]
                 note = {
                     "rejected": "  <- caught: the worker forfeits the batch, the requester is refunded",
                     "forfeited": "  <- unpaid: its batch was forfeited",
@@ -169,15 +202,23 @@ def main() -> int:
                 row = cli("job", "status", caught)
                 say(f"    status {row['status']}, audit {row['audit']}, worker {row['worker']}")
             rejected = sum(1 for s in statuses.values() if s == "rejected")
+            caught_text = any(s == "rejected" for j, s in statuses.items() if batch_of(parse_job(j)) == text["batch"])
+
+            say("\nThe cheater is stopped; an honest contributor starts a worker for pydoc-chat, and the")
+            say("requester chats with it. The answer streams as the worker generates it (the worker took")
+            say("the job on chain first, so it can no longer be cancelled), then is checked against the chain:")
+            devnet.stop(cheater)
+            devnet.start_worker("text-worker", TEXT_WORKER, models="pydoc-chat")
+            cli.live("chat", "--model", "pydoc-chat", "--max-tokens", "48", "--seed", "7", stdin=QUESTION + "\n")
 
             after = balances(devnet, requester)
             show_balances("Balances after (credits):", after)
             slashed = before["cheating worker"][2] - after["cheating worker"][2]
             earned = sum(after[f"verifier {i + 1}"][1] for i in range(len(VERIFIER_ACCOUNTS)))
-            say(f"\nThe cheater lost {credits(slashed)} credits of stake and was paid for none of its batch;")
+            say(f"\nThe cheater lost {credits(slashed)} credits of stake and was paid for none of its caught batches;")
             say(f"the honest worker earned {credits(after['honest worker'][1])} credits, the verifiers")
-            say(f"{credits(earned)}, and the requester got its money back for the cheater's whole batch.")
-            ok = rejected > 0 and after["honest worker"][1] > 0 and slashed > 0
+            say(f"{credits(earned)}, and the requester got its money back for each batch the cheater forfeited.")
+            ok = rejected > 0 and caught_text and after["honest worker"][1] > 0 and slashed > 0
         finally:
             say("\nShutting down the nodes and anvil...")
             devnet.down()

@@ -31,7 +31,8 @@ def parse_job_id(text: str) -> int:
 show_job_id = format_job
 
 
-def _plugin(chain: ChainClient, model: str) -> type[ModelPlugin]:
+def registered_plugin(chain: ChainClient, model: str) -> type[ModelPlugin]:
+    """The plug-in of a model registered on this chain; an input error for any other name."""
     registered = chain.registered_models()
     if model not in registered:
         raise InputError(f"unknown model {model!r}; registered: {', '.join(sorted(registered))}")
@@ -98,7 +99,7 @@ def submit(
 ) -> None:  # fmt: skip
     """Escrow payment for one batch of jobs; print the job ids at once."""
     chain = ctx.chain(signer=True)
-    plugin = _plugin(chain, model)
+    plugin = registered_plugin(chain, model)
     inputs = _inputs(plugin, text, input_file, inputs_file)
     price = to_units(max_price)
     least = max(plugin.min_job_price(x) for x in inputs)
@@ -146,7 +147,7 @@ def status(ctx: Ctx, job_id: str) -> None:
 def result(ctx: Ctx, job_id: str) -> None:
     """Fetch a job's result from its worker and check it against the hash on chain."""
     chain, jid = ctx.chain(), parse_job_id(job_id)
-    plugin = _plugin(chain, _batch_event(chain, jid >> 16)["model"])
+    plugin = registered_plugin(chain, _batch_event(chain, batch_of(jid))["model"])
     output = _fetch(RequesterClient(chain), jid)
     ctx.out.result(
         {"job": show_job_id(jid), "output_hash": "0x" + keccak(output).hex(), "result": plugin.output_to_json(output)}

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from node.chain.errors import ChainError, ContractRevertError, DeploymentError, RpcUnavailableError
-from node.cli import account, daemons, jobs, wallet
+from node.cli import account, chat, daemons, jobs, wallet
 from node.cli.context import Ctx
 from node.cli.errors import INTERNAL, NETWORK, REJECTED, CliError
 from node.cli.keystore import Keystore
@@ -72,6 +72,7 @@ for command in (
     cli.add_command(command)
 cli.add_command(jobs.job)
 cli.add_command(jobs.jobs)
+cli.add_command(chat.chat)
 cli.add_command(daemons.worker)
 cli.add_command(daemons.verifier)
 cli.add_command(daemons.devnet)

@@ -43,6 +43,26 @@ class Output:
             table.add_row(*(_cell(v) for v in row))
         self.console.print(table)
 
+    def stream_start(self, prefix: str) -> None:
+        """Text that will come in pieces (a streamed answer) begins; silent with --json."""
+        if not self.as_json:
+            self.console.print(prefix, end="", markup=False, style="bold")
+
+    def stream(self, text: str) -> None:
+        """The next piece of streamed text, shown at once; silent with --json."""
+        if not self.as_json and text:
+            self.console.print(text, end="", markup=False, soft_wrap=True)
+            self.console.file.flush()
+
+    def stream_end(self, record: Any = None) -> None:
+        """The streamed text is complete: a newline for people, `record` as one JSON line with --json."""
+        if self.as_json:
+            if record is not None:
+                sys.stdout.write(json.dumps(record, default=str) + "\n")
+                sys.stdout.flush()
+        else:
+            self.console.print()
+
     def info(self, message: str) -> None:
         """Progress text for people; silent with --json."""
         if not self.as_json:

@@ -17,8 +17,8 @@ The output (version 1) binds what was generated and how likely the model found i
 
 Sampling is a deterministic function of the model's logits and the seed (the Gumbel-max
 trick): at step t the token is the argmax, over the top-p nucleus, of log p(token) plus
-Gumbel noise drawn from a CPU generator seeded with (seed, t). The same input gives the same
-tokens on any machine whose logits agree, and a verifier that recomputes the logits of the
+Gumbel noise drawn from a CPU generator seeded with splitmix64(seed, t). The same input gives
+the same tokens on any machine whose logits agree, and a verifier that recomputes the logits of the
 claimed tokens in one teacher-forced pass can check every choice (`check_step`) without
 generating again. Temperature 0 is greedy and ignores the seed.
 """
@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Annotated, Literal
 
 import numpy as np
 import torch
-from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from node.inference.errors import OutputDecodeError
@@ -148,34 +148,46 @@ class Generation:
         return {"text": self.text, "finish_reason": self.finish.label, "usage": usage}
 
 
+_MASK64 = (1 << 64) - 1
+
+
 def step_seed(seed: int, step: int) -> int:
-    """The CPU generator's seed for one step of one job."""
-    return int.from_bytes(keccak(struct.pack("<QI", seed, step))[:8], "little") >> 1
+    """The CPU generator's seed for one step of one job: splitmix64 of the pair, a bijective
+    mixer, so nearby (seed, step) pairs get unrelated generator states. The seed is public; it
+    needs mixing, not a cryptographic hash (which would cost an audit a hash a token)."""
+    z = (seed + (step + 1) * 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) >> 1  # manual_seed takes 63 bits.
 
 
-def gumbel(seed: int, step: int, vocab: int) -> torch.Tensor:
-    """The step's Gumbel noise, float64, from torch's CPU generator: the same on every machine."""
-    generator = torch.Generator().manual_seed(step_seed(seed, step))
-    uniform = torch.rand(vocab, generator=generator, dtype=torch.float64)
-    return -torch.log(-torch.log(uniform.clamp(min=1e-300)))
+def gumbel(seed: int, step: int, vocab: int, steps: int = 1) -> torch.Tensor:
+    """The Gumbel noise of `steps` steps from `step` on, float32, one row a step, from torch's
+    CPU generator: the same on every machine (a single step's row if `steps` is 1)."""
+    uniform = torch.empty(steps, vocab, dtype=torch.float32)
+    generator = torch.Generator()  # Reseeded each row: a fresh generator's state, without the allocation.
+    for row in range(steps):
+        generator.manual_seed(step_seed(seed, step + row))
+        torch.rand(vocab, generator=generator, dtype=torch.float32, out=uniform[row])
+    noise = uniform.clamp_(min=1e-30).log_().neg_().log_().neg_()
+    return noise[0] if steps == 1 else noise
 
 
 def log_distribution(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """log p over the vocabulary at this temperature, float64 (raw logits' at temperature 0)."""
-    scaled = logits.double() if temperature == 0 else logits.double() / temperature
+    """log p over the vocabulary (the last dimension) at this temperature, float32 (raw logits'
+    at temperature 0)."""
+    scaled = logits.float() if temperature == 0 else logits.float() / temperature
     return torch.log_softmax(scaled, dim=-1)
 
 
 def nucleus(logp: torch.Tensor, top_p: float) -> torch.Tensor:
-    """The tokens of the top-p nucleus: the smallest most-likely set whose mass reaches top_p
-    (the most likely token always in)."""
+    """The tokens of the top-p nucleus along the last dimension: the smallest most-likely set
+    whose mass reaches top_p (the most likely token always in)."""
     if top_p >= 1.0:
         return torch.ones_like(logp, dtype=torch.bool)
-    probs, order = torch.sort(logp.exp(), descending=True)
-    before = torch.cumsum(probs, dim=0) - probs  # Mass strictly more likely than each token.
-    keep = torch.zeros_like(logp, dtype=torch.bool)
-    keep[order[before < top_p]] = True
-    return keep
+    probs, order = torch.sort(logp.exp(), dim=-1, descending=True)
+    before = torch.cumsum(probs, dim=-1) - probs  # Mass strictly more likely than each token.
+    return torch.zeros_like(logp, dtype=torch.bool).scatter(-1, order, before < top_p)
 
 
 def sample(logits: torch.Tensor, request: GenerationRequest, step: int) -> tuple[int, float]:
@@ -215,23 +227,53 @@ def check_step(
 ) -> StepCheck:
     """Whether the claimed token at `step` is what the seeded sampler takes from these logits,
     within the tolerance."""
+    return check_steps(logits[None], request, [token], [logprob], tol, start=step)
+
+
+def check_steps(
+    logits: torch.Tensor,
+    request: GenerationRequest,
+    tokens: Sequence[int],
+    logprobs: Sequence[float],
+    tol: StepTolerance,
+    start: int = 0,
+) -> StepCheck:
+    """`check_step` for every claimed token at once (`logits[k]` chose token k, at step
+    `start + k`): the first step that fails, or a pass with the largest deviation. All steps
+    are checked in a few tensor operations, which is what keeps an audit cheap."""
+    n, vocab = logits.shape
+    if n == 0:
+        return StepCheck(None, 0.0, 0.0)
+    outside = [k for k, t in enumerate(tokens) if not 0 <= t < vocab]
+    if outside:
+        return StepCheck(f"token {tokens[outside[0]]} at step {start + outside[0]} is outside the vocabulary",
+                         float("inf"), float("inf"))  # fmt: skip
+    rows, chosen = torch.arange(n), torch.tensor(list(tokens))
     logp = log_distribution(logits, request.temperature)
-    if not 0 <= token < logp.numel():
-        return StepCheck(f"token {token} at step {step} is outside the vocabulary", float("inf"), float("inf"))
-    deviation = abs(float(logp[token]) - logprob)
-    if not deviation <= tol.logprob_abs:  # `not <=`: a NaN log-probability fails too.
-        reason = f"log-probability at step {step} is {deviation:.3g} from the model's (tolerance {tol.logprob_abs})"
-        return StepCheck(reason, deviation, 0.0)
+    deviation = (logp[rows, chosen].double() - torch.tensor(list(logprobs), dtype=torch.float64)).abs()
+    bad_deviation = ~(deviation <= tol.logprob_abs)  # `~ <=`: a NaN log-probability fails too.
+    out_of_nucleus = torch.zeros(n, dtype=torch.bool)
     if request.temperature == 0:
-        gap = float(logp.max() - logp[token])
-        return StepCheck(None if gap <= tol.margin else f"step {step} is not the greedy token", deviation, gap)
-    if request.top_p < 1.0:
-        if not nucleus(logp, min(1.0, request.top_p + tol.top_p_slack))[token]:
-            return StepCheck(f"token at step {step} is outside the top-p nucleus", deviation, float("inf"))
-        core = nucleus(logp, max(1e-9, request.top_p - tol.top_p_slack))
+        gap = logp.max(dim=-1).values - logp[rows, chosen]
+        choice = "is not the greedy token"
     else:
-        core = torch.ones_like(logp, dtype=torch.bool)
-    score = logp + gumbel(request.seed, step, logp.numel())
-    core[token] = True
-    gap = float(torch.where(core, score, -torch.inf).max() - score[token])
-    return StepCheck(None if gap <= tol.margin else f"step {step} is not the seeded sampler's token", deviation, gap)
+        score = logp + gumbel(request.seed, start, vocab, steps=n).reshape(n, vocab)
+        if request.top_p < 1.0:
+            out_of_nucleus = ~nucleus(logp, min(1.0, request.top_p + tol.top_p_slack))[rows, chosen]
+            core = nucleus(logp, max(1e-9, request.top_p - tol.top_p_slack))
+            core[rows, chosen] = True
+            score = torch.where(core, score, -torch.inf)
+        gap = score.max(dim=-1).values - score[rows, chosen]
+        choice = "is not the seeded sampler's token"
+    bad_choice = ~(gap <= tol.margin)
+    failing = (bad_deviation | out_of_nucleus | bad_choice).nonzero()
+    if len(failing) == 0:
+        return StepCheck(None, float(deviation.max()), float(gap.max()))
+    k = int(failing[0])
+    dev, step = float(deviation[k]), start + k
+    if bad_deviation[k]:
+        reason = f"log-probability at step {step} is {dev:.3g} from the model's (tolerance {tol.logprob_abs})"
+        return StepCheck(reason, dev, 0.0)
+    if out_of_nucleus[k]:
+        return StepCheck(f"token at step {step} is outside the top-p nucleus", dev, float("inf"))
+    return StepCheck(f"step {step} {choice}", dev, float(gap[k]))

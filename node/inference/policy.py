@@ -22,7 +22,7 @@ from eth_utils import keccak
 
 from node.inference.encoding import decode_output
 from node.inference.errors import OutputDecodeError
-from node.inference.generation import Generation, GenerationRequest, StepTolerance, check_step
+from node.inference.generation import Generation, GenerationRequest, StepTolerance, check_steps
 
 ZERO_HASH = b"\x00" * 32
 
@@ -110,7 +110,7 @@ class SampledTokensPolicy:
     mode: Literal["exact", "tolerant"] = "tolerant"
 
     def canonical_json(self) -> str:
-        fields = {"scheme": "seeded-gumbel-v1", "logprob_abs": self.logprob_abs, "margin": self.margin}
+        fields = {"scheme": "seeded-gumbel-v2", "logprob_abs": self.logprob_abs, "margin": self.margin}
         return json.dumps({**fields, "top_p_slack": self.top_p_slack}, sort_keys=True, separators=(",", ":"))
 
     def tolerance_hash(self) -> bytes:
@@ -122,13 +122,10 @@ class SampledTokensPolicy:
 
     def check_tokens(self, logits: torch.Tensor, request: GenerationRequest, claimed: Generation) -> Comparison:
         """`logits[k]`: the verifier's logits that chose claimed token k."""
-        worst = 0.0
-        for step, (token, logprob) in enumerate(zip(claimed.tokens, claimed.logprobs, strict=True)):
-            result = check_step(logits[step], request, step, token, logprob, self.step_tolerance)
-            if result.problem is not None:
-                return Comparison(False, result.problem, max_abs=result.deviation)
-            worst = max(worst, result.deviation)
-        return Comparison(True, f"{len(claimed.tokens)} tokens are the sampler's", max_abs=worst)
+        result = check_steps(logits, request, claimed.tokens, claimed.logprobs, self.step_tolerance)
+        if result.problem is not None:
+            return Comparison(False, result.problem, max_abs=result.deviation)
+        return Comparison(True, f"{len(claimed.tokens)} tokens are the sampler's", max_abs=result.deviation)
 
     def compare(self, expected: bytes, claimed: bytes) -> Comparison:
         """Two generations of one request (a re-run): the same tokens, ending and text, and

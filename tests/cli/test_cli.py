@@ -217,3 +217,51 @@ def test_collect_fees_credits_what_workers_owe_to_the_treasury(cli, alice):
     collected = cli.json("--wallet", "alice", "collect-fees")
     assert set(collected) == {"accounts", "collected", "treasury withdrawable"}  # type: ignore[arg-type]
     assert float(collected["treasury withdrawable"]) >= float(collected["collected"]) >= 0  # type: ignore[index]
+
+
+def test_submit_text_job_waits_and_verify_reruns_it(cli, alice):
+    submitted = cli.json(
+        "--wallet", "alice", "job", "submit", "--model", "pydoc-chat",
+        "--input", "Return the", "--max-price", "0.01", "--wait",
+    )  # fmt: skip
+    (job,) = submitted["results"]
+    assert job["result"]["finish_reason"] in ("stop", "length") and job["result"]["text"]
+    assert 1 <= job["result"]["usage"]["completion_tokens"] <= 64
+    receipt = cli.json("--wallet", "alice", "job", "verify", job["job"])
+    assert receipt["verified"] is True and receipt["policy"] == "tolerant"
+
+
+def test_text_job_priced_below_its_max_tokens_exits_5(cli, alice, tmp_path):
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(json.dumps({"prompt": "Return the", "max_tokens": 500}) + "\n")
+    result = cli(
+        "--wallet", "alice", "job", "submit", "--model", "pydoc-chat", "--inputs-file", str(requests),
+        "--max-price", "0.01",
+    )  # fmt: skip
+    assert_one_line_error(result, 5, "below the model's minimum of 0.05 for these inputs")
+
+
+def test_chat_streams_each_turn_and_checks_it_against_the_chain(cli, alice):
+    result = cli(
+        "--wallet", "alice", "chat", "--model", "pydoc-chat", "--max-tokens", "16", "--seed", "3", "--json",
+        stdin="What does json.dumps do?\nAnd json.loads?\n/exit\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    turns = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(turns) == 2 and all(t["verified_against_chain"] for t in turns)
+    assert all(1 <= t["completion_tokens"] <= 16 and t["finish_reason"] in ("stop", "length") for t in turns)
+    for turn in turns:  # Each answer is the committed output of its own paid job.
+        assert cli.json("--wallet", "alice", "job", "result", turn["job"])["result"]["text"] == turn["text"]
+    shown = cli("--wallet", "alice", "chat", "--model", "pydoc-chat", "--max-tokens", "8", stdin="Hello\n")
+    assert shown.returncode == 0 and "pydoc-chat (" in shown.stdout, shown.stderr
+
+
+def test_chat_with_a_model_that_does_not_generate_text_exits_6(cli, alice):
+    result = cli("--wallet", "alice", "chat", "--model", "digits-mlp", stdin="hi\n")
+    assert_one_line_error(result, 6, "model 'digits-mlp' does not generate text")
+
+
+def test_devnet_up_with_an_unknown_model_exits_6_before_starting_anything(cli, tmp_path):
+    result = cli("devnet", "up", "--models", "pydoc-chat,no-such-model", "--dir", str(tmp_path / "net"))
+    assert_one_line_error(result, 6, "unknown model 'no-such-model'")
+    assert not (tmp_path / "net" / "devnet.json").exists()
