@@ -11,7 +11,7 @@ the gateway, and what a verifier's check costs against generating.
 2. **Time to first token** through the OpenAI-compatible gateway on a devnet (anvil mixed
    mining, one worker, the gateway as separate processes): from the POST of a streamed chat
    completion to its first piece of text, which is after the job is escrowed and the worker has
-   taken it on chain. Also the tokens/s of one stream, between its first and last text.
+   taken it on chain. Also the tokens/s of one stream, from its request to its last text.
 3. **Verification cost.** The verifier's CPU time per audited job (one teacher-forced check of a
    job alone) over the worker's per job (batches of 16), for 32, 128 and 448 generated tokens
    (pydoc-chat's context is 512 tokens). Both run a copy of the model with no end-of-sequence
@@ -186,8 +186,9 @@ def first_token(streams: int, root: Path) -> dict[str, Any]:
                             first = first or last
                 if i and first is not None and last is not None:
                     ttft.append(first - started)
-                    if last > first and tokens > 1:
-                        rates.append((tokens - 1) / (last - first))
+                    # From the request, not the first token: tokens generated while the take-on
+                    # was confirming arrive together with the first.
+                    rates.append(tokens / (last - started))
         return {
             "streams": len(ttft),
             "ttft_p50_s": round(statistics.median(ttft), 3),
