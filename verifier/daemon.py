@@ -144,6 +144,9 @@ class Verifier(NodeDaemon):
             except Exception:  # One task's failure is that task's: it runs again later.
                 log.exception("task failed; retrying later", extra={"task": f"{kind}:{job}"})
                 self.txs.not_due.append(f"{kind}:{job}")
+        # The votes and challenges mined first: a vote may settle a dispute and forfeit its batch,
+        # after which a draw for another of the batch's jobs, simulated before, would revert.
+        self.txs.flush()
         self._send_draws()
         self._send_verdicts()
         self.txs.flush()
