@@ -9,7 +9,8 @@
 5. the node's transaction sender against a plain web3.py loop;
 6. peak RSS of the worker and the verifier;
 7. where the nodes' CPU goes (py-spy) in an end-to-end run at batch 1 and batch 64;
-8. text generation: tokens/s against transformers' generate, time to first token through the
+8. the gateway under load: requests/s and latency p50/p99 at 1, 8 and 32 concurrent clients;
+9. text generation: tokens/s against transformers' generate, time to first token through the
    gateway, the verifier's CPU per audited generation over the worker's, and the calibration of
    its policy (bench/textcal.py: false rejects in 1,000 honest generations, each cheat's detection).
 
@@ -30,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import detection, gas, generation, latency, profile, textcal, throughput, txrate
+from bench import detection, gas, gateway_load, generation, latency, profile, textcal, throughput, txrate
 from bench.common import machine
 from bench.report import markdown, plot, write_doc
 
@@ -62,6 +63,7 @@ def run(out: Path, jobs: int | None, doc: Path | None = None) -> dict[str, Any]:
             ("profile", lambda: [profile.measure(root / f"prof{b}", 1, b, n) for b, n in profiled]),
             ("detection", lambda: detection.measure(root / "det", detection.JOBS, 0.25, 0.1)),
             ("latency", lambda: [latency.measure(15, "all-MiniLM-L6-v2", root / "lat")]),
+            ("gateway_load", lambda: gateway_load.measure([1, 8, 32], 15.0, 4, root / "gw")),
             ("generation", lambda: generation.measure(32, 20, root / "gen")),
             ("text_calibration", lambda: textcal.calibrate(1000, 200)),
         ]

@@ -81,6 +81,16 @@ def summary(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{row['worker_cpu_s_per_job'] * 1000:.1f} ms)",
                 _met(row["ratio"] <= TARGETS["verify_cost_128"]) if n == 128 else "",
             ))  # fmt: skip
+    gw: dict[str, Any] = result.get("gateway_load") or {}  # Results from before it have none.
+    for row in gw.get("rows", []):
+        rows.append((
+            f"gateway, {row['clients']} concurrent client(s), {gw['inputs_per_request']} inputs a request",
+            "(reported)",
+            f"{row['requests_per_s']:.1f} requests/s, p50 {row['latency_p50_s']:.2f} s, p99 "
+            f"{row['latency_p99_s']:.2f} s, {row['refused_429']} 429s waited out; gateway peak "
+            f"{gw['gateway_peak_rss_mib']:.0f} MiB",
+            "",
+        ))  # fmt: skip
     cal = result.get("text_calibration")
     if cal:
         honest = sum(r["generations"] for r in cal["honest"])
@@ -263,7 +273,7 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
             f"| {g['k']} | {g['trials']} | {g['measured']:.3f} | [{low:.3f}, {high:.3f}] | {g['theory']:.3f} | "
             f"{'yes' if g['within_ci'] else 'no'} |"
         )
-    out += _generation(result)
+    out += _gateway(result) + _generation(result)
     t = result["txrate"]
     out += [
         "",
@@ -348,5 +358,29 @@ def _generation(result: dict[str, Any]) -> list[str]:
         out.append(
             f"| {row['generated_tokens']} | {row['worker_cpu_s_per_job'] * 1000:.1f} | "
             f"{row['verifier_cpu_s_per_job'] * 1000:.1f} | {row['ratio']:.3f} |"
+        )
+    return out
+
+
+def _gateway(result: dict[str, Any]) -> list[str]:
+    gw = result.get("gateway_load")
+    if not gw:
+        return []
+    out = [
+        "",
+        f"## The gateway under load ({gw['model']}, {gw['inputs_per_request']} inputs a request)",
+        "",
+        f"Each client posts `/v1/embeddings` back to back for {gw['seconds']:.0f} s; a 429 (more than "
+        f"{gw['max_concurrent']} requests at once) is waited out for its `Retry-After` and sent again, and "
+        "counts in the latency. Every answer is a job paid on chain and checked against the worker's "
+        f"commitment. The gateway's peak memory over the run: {gw['gateway_peak_rss_mib']:.0f} MiB.",
+        "",
+        "| clients | requests | requests/s | latency p50 | latency p99 | 429s |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in gw["rows"]:
+        out.append(
+            f"| {r['clients']} | {r['requests']} | {r['requests_per_s']:.1f} | {r['latency_p50_s']:.2f} s | "
+            f"{r['latency_p99_s']:.2f} s | {r['refused_429']} |"
         )
     return out

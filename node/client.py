@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -18,7 +18,7 @@ from node.chain.tx import TxSender
 from node.errors import NightshiftError
 from node.inference.engine import InferenceEngine
 from node.net import FetchError, FetchLimits, fetch, stream_lines
-from node.wire import MAX_RESULTS, MAX_RESULTS_BYTES, ServedResult, ServedResults, StreamPiece
+from node.wire import MAX_RESULTS, MAX_RESULTS_BYTES, ServedResults, StreamPiece
 
 MAX_UINT = 2**256 - 1
 DEVNET_CHAIN_ID = 31337
@@ -37,6 +37,16 @@ def audit_status_name(status: int) -> str:
 
 class ClientError(NightshiftError):
     """A requester-side failure: unknown model, missing result, or a result that fails its check."""
+
+
+class NotServedYetError(ClientError):
+    """The chain says a batch is committed, but its commitment or outputs are not to be had yet:
+    a worker serves a batch once it has seen its own commit mined, a moment after the chain
+    has it (or the node answering `eth_getLogs` lags the one answering the status)."""
+
+
+# How often a fetch asks again for results the chain says are committed.
+NOT_SERVED_RETRY_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,7 @@ class RequesterClient:
             argument_filters={"batchId": batch_id}, from_block=self.chain.deployment.block_number
         )
         if not logs:
-            raise ClientError(f"batch {batch_id} has no committed results")
+            raise NotServedYetError(f"batch {batch_id} has no committed results")
         args = logs[-1]["args"]
         return str(args["worker"]), [bytes(h) for h in args["outputHashes"]]
 
@@ -179,17 +189,9 @@ class RequesterClient:
             raise ClientError(f"{url} answered with something other than results: {exc.errors()[0]['msg']}") from None
 
     def fetch(self, job_id: int, timeout: float = 10.0) -> bytes:
-        """A job's output from its worker, checked against the commitment on chain."""
-        batch_id, index = batch_of(job_id), index_of(job_id)
-        worker, hashes = self.committed(batch_id)
-        url = self.chain.staking.functions.workerUrl(worker).call()
-        output = self._get(f"{url}/v1/results/{job_id}", ServedResult, timeout).output
-        expected = hashes[index]
-        if result_commitment(worker, job_id, output) != expected:
-            raise ClientError(
-                f"job {job_id}: served output (hash 0x{keccak(output).hex()}) does not match the commitment "
-                f"on chain, 0x{expected.hex()}"
-            )
+        """A job's output from its worker, checked against the commitment on chain (asked for
+        again until `timeout` while the worker has not served it yet, as `fetch_batch`)."""
+        (output,) = self._retrying(lambda left: self._fetch(batch_of(job_id), [index_of(job_id)], left), timeout)
         return output
 
     def stream(self, job_id: int, timeout: float = 60.0) -> Iterator[tuple[str, str | None]]:
@@ -212,22 +214,46 @@ class RequesterClient:
 
     def fetch_batch(self, batch_id: int, timeout: float = 10.0) -> list[bytes]:
         """Every output of a batch, in job order, from its worker in one request per 256 jobs,
-        each checked against the commitment on chain."""
+        each checked against the commitment on chain. Outputs not served yet of a batch the
+        chain says is committed are asked for again until `timeout`."""
+        return self._retrying(lambda left: self._fetch(batch_id, None, left), timeout)
+
+    @staticmethod
+    def _retrying(fetch: Callable[[float], list[bytes]], timeout: float) -> list[bytes]:
+        """`fetch(seconds left)`, again while it raises `NotServedYetError`, until `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return fetch(max(0.5, deadline - time.monotonic()))
+            except NotServedYetError:
+                if time.monotonic() + NOT_SERVED_RETRY_S >= deadline:
+                    raise
+                time.sleep(NOT_SERVED_RETRY_S)
+
+    def _fetch(self, batch_id: int, indexes: list[int] | None, timeout: float) -> list[bytes]:
+        """The outputs of a batch's jobs at `indexes` (all if None), checked against the chain."""
         worker, expected = self.committed(batch_id)
         url = self.chain.staking.functions.workerUrl(worker).call()
-        ids = [job_id(batch_id, index) for index in range(len(expected))]
+        if indexes is None:
+            indexes = list(range(len(expected)))
+        if any(not 0 <= i < len(expected) for i in indexes):
+            raise ClientError(f"batch {batch_id} has {len(expected)} jobs")
+        ids = [job_id(batch_id, index) for index in indexes]
         served: dict[int, bytes] = {}
         for start in range(0, len(ids), MAX_RESULTS):
             chunk = ids[start : start + MAX_RESULTS]
             body = self._get(f"{url}/v1/results", ServedResults, timeout, params={"ids": chunk})
             if body.missing:
-                raise ClientError(f"worker at {url} has no result for jobs {body.missing}")
+                raise NotServedYetError(f"worker at {url} has no result for jobs {body.missing}")
             served |= {r.job_id: r.output for r in body.results}
-        for job, digest in zip(ids, expected, strict=True):
+        for job, index in zip(ids, indexes, strict=True):
             if job not in served:
                 raise ClientError(f"worker at {url} left job {job} out of its answer")
-            if result_commitment(worker, job, served[job]) != digest:
-                raise ClientError(f"job {job}: served output does not match the commitment on chain, 0x{digest.hex()}")
+            if result_commitment(worker, job, served[job]) != expected[index]:
+                raise ClientError(
+                    f"job {job}: served output (hash 0x{keccak(served[job]).hex()}) does not match the commitment "
+                    f"on chain, 0x{expected[index].hex()}"
+                )
         return [served[job] for job in ids]
 
     def batch_request(self, batch_id: int) -> dict[str, Any]:

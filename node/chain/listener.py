@@ -139,24 +139,17 @@ class EventListener:
         if self._on_reorg is not None:
             self._on_reorg(fork, touched)
 
-    def decode_logs(self, entries: list[dict[str, Any]]) -> list[ChainEvent]:
-        """Raw JSON-RPC logs (a raw receipt's, say) as events, in order. Logs of other contracts
-        or of events this listener does not deliver are left out, undecoded."""
-        if self._topics is not None:
-            entries = [e for e in entries if e["topics"] and e["topics"][0] in self._topics]
-        return [event for event in map(self._decode, entries) if event is not None]
-
-    def record_receipt(self, receipt: dict[str, Any]) -> None:
+    def record_receipt(self, receipt: dict[str, Any]) -> list[ChainEvent]:
         """Remembers which batches a transaction of this node's changed, and in which block, so
-        that a reorg that drops it has them re-read, whether or not their events were delivered."""
+        that a reorg that drops it has them re-read, whether or not their events were delivered.
+        Returns the receipt's events, decoded once for the caller too."""
+        events = [event for event in map(self._decode, receipt["logs"]) if event is not None]
         touched: set[int] = set()
-        for entry in receipt["logs"]:
-            decoder = self._decoders.get(entry["address"].lower())
-            decoded = None if decoder is None else decoder.decode_raw(entry)
-            if decoded is not None:
-                touched |= batches_named(decoded[1])
+        for event in events:
+            touched |= batches_named(event.args)
         if touched:
             self._store.touch(int(receipt["blockNumber"], 16), touched)
+        return events
 
     def _seen(self, event: ChainEvent) -> bool:
         if self._store.seen(event.tx_hash, event.log_index):

@@ -19,7 +19,7 @@ from typing import Any
 from node.chain.errors import NOT_DUE_ERRORS, ContractRevertError
 from node.chain.listener import ChainEvent
 from node.chain.protocol import Role, batch_of
-from node.chain.tx import RawReceipt, TransactionFailedError, revert_of
+from node.chain.tx import TransactionFailedError, revert_of
 from node.config import WorkerSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
@@ -215,10 +215,10 @@ class Worker(NodeDaemon):
             jobs += data["size"]
         if not ids:
             return False
-        receipt = self._send("take", self.client.market.functions.takeBatches(ids), ids)
-        if receipt is None:
+        events = self._send("take", self.client.market.functions.takeBatches(ids), ids)
+        if events is None:
             return True
-        self._mark_from_receipt(receipt, "BatchTaken", WorkerBatch.TAKEN, "deadline")
+        self._mark(events, "BatchTaken", WorkerBatch.TAKEN, "deadline")
         self.metrics.batches.labels("taken").inc(len(ids))
         log.info("batches taken", extra={"batches": ids})
         return True
@@ -267,20 +267,20 @@ class Worker(NodeDaemon):
         hashes = [self._computed[b] for b in ids]
         taken_on = self.store.batch_deadlines(WorkerBatch.OPEN).keys() & set(ids)
         market = self.client.market
-        receipt = None
+        events = None
         due = self._due(0.0)
         if due:  # Batches whose window has ended ride on the commit: one transaction less.
             calls = [market.encode_abi("commitResults", [ids, hashes]), market.encode_abi("finalizeBatches", [due])]
-            receipt = self._send("commit", market.functions.multicall(calls), ids + due)
+            events = self._send("commit", market.functions.multicall(calls), ids + due)
         # Nothing due, or refused for a batch to finalize (finalized by another, our clock ahead):
         # commit alone. Refused for a batch to commit (lost in a race): the next pass commits the rest.
-        if receipt is None and (not due or self._drop_lost() == len(ids)):
-            receipt = self._send("commit", market.functions.commitResults(ids, hashes), ids)
-        if receipt is not None:
+        if events is None and (not due or self._drop_lost() == len(ids)):
+            events = self._send("commit", market.functions.commitResults(ids, hashes), ids)
+        if events is not None:
             # Open batches it took on in the commit (the contract emits no `BatchTaken` for them).
             self.metrics.batches.labels("taken").inc(len(taken_on))
-            self._mark_from_receipt(receipt, "ResultsCommitted", WorkerBatch.COMMITTED, "challengeDeadline")
-            finalized = self._mark_from_receipt(receipt, "BatchFinalized", WorkerBatch.FINALIZED)
+            self._mark(events, "ResultsCommitted", WorkerBatch.COMMITTED, "challengeDeadline")
+            finalized = self._mark(events, "BatchFinalized", WorkerBatch.FINALIZED)
             self.metrics.batches.labels("finalized").inc(finalized)
             self._computed = {}  # All of them committed.
             self.metrics.batches.labels("committed").inc(len(ids))
@@ -311,11 +311,11 @@ class Worker(NodeDaemon):
         due = self._due(self.settings.finalize_hold)
         if not due:
             return False
-        receipt = self._send("finalize", self.client.market.functions.finalizeBatches(due), due)
-        if receipt is not None:
-            self._mark_from_receipt(receipt, "BatchFinalized", WorkerBatch.FINALIZED)
+        events = self._send("finalize", self.client.market.functions.finalizeBatches(due), due)
+        if events is not None:
+            self._mark(events, "BatchFinalized", WorkerBatch.FINALIZED)
             self.metrics.batches.labels("finalized").inc(len(due))
-        return receipt is not None
+        return events is not None
 
     def _maybe_withdraw(self) -> None:
         interval = self.settings.withdraw_interval
@@ -325,23 +325,21 @@ class Worker(NodeDaemon):
         if self.client.market.functions.balanceOf(self.address).call() > 0:
             self._send("withdraw", self.client.market.functions.withdraw(), [])
 
-    def _mark_from_receipt(
-        self, receipt: RawReceipt, event_name: str, status: str, deadline_arg: str | None = None
-    ) -> int:
-        """Sets the status of the batches the receipt's `event_name` events name, at once (the
+    def _mark(self, events: list[ChainEvent], event_name: str, status: str, deadline_arg: str | None = None) -> int:
+        """Sets the status of the batches a receipt's `event_name` events name, at once (the
         listener delivers the same events later, and handles them the same way); returns how
         many it set."""
         marked = 0
-        for event in self.listener.decode_logs(receipt["logs"]):
+        for event in events:
             if event.name == event_name:
                 a = event.args
                 self.store.set_batch_status(a["batchId"], status, a[deadline_arg] if deadline_arg else None)
                 marked += 1
         return marked
 
-    def _send(self, action: str, fn: Any, batch_ids: list[int]) -> RawReceipt | None:
-        """Sends one transaction; on an expected race marks the batch named by the error and
-        returns None so the rest is retried on the next pass."""
+    def _send(self, action: str, fn: Any, batch_ids: list[int]) -> list[ChainEvent] | None:
+        """Sends one transaction and returns its receipt's events; on an expected race marks the
+        batch named by the error and returns None so the rest is retried on the next pass."""
         try:
             receipt = self.sender.transact_raw(fn)
         except (ContractRevertError, TransactionFailedError) as exc:
@@ -373,8 +371,7 @@ class Worker(NodeDaemon):
                 self.listener.poll(self._on_event)
             return None
         self.metrics.transactions.labels(action).inc()
-        self.listener.record_receipt(receipt)
-        return receipt
+        return self.listener.record_receipt(receipt)
 
     def _sync_url(self) -> None:
         """Makes the URL registered on chain this node's, so requesters and verifiers find it."""
