@@ -3,7 +3,8 @@
 Every turn is one generation job with the whole conversation so far as its messages, escrowed
 from the wallet at the model's price per token times `--max-tokens`. The answer is shown as the
 worker streams it, then checked against the commitment on chain: the conversation carries on
-with the committed text, and a stream that differs from it is reported and discarded.
+with the committed text, and a stream that differs from it ends the chat as a failed
+verification (exit 7).
 """
 
 from __future__ import annotations

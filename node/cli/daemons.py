@@ -54,7 +54,7 @@ def worker() -> None:
 @worker.command("run")
 @config_option
 @click.option("--models", help="Comma-separated model names to serve.")
-@click.option("--http-port", type=int)
+@click.option("--http-port", type=click.IntRange(1, 65535))
 @click.option("--public-url", help="The URL registered on chain, if not http://host:port.")
 @click.option("--data-dir", type=click.Path(path_type=Path))
 @pass_ctx
@@ -99,7 +99,7 @@ dir_option = click.option("--dir", "root", type=click.Path(file_okay=False, path
 @devnet.command("up")
 @click.option("--workers", default=1, show_default=True)
 @click.option("--verifiers", default=3, show_default=True, help="a dispute needs a panel: 3 or more")
-@click.option("--port", default=8545, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
 @click.option(
     "--models",
     default=",".join(DEFAULT_MODELS),
@@ -226,7 +226,7 @@ def gateway() -> None:
 
 @gateway.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--max-price", help="Credits per job (default: NIGHTSHIFT_GATEWAY_PRICE, or 0.05).")
 @click.option("--audit-rate", type=click.FloatRange(0, 1), default=0.0, help="Raise the audit probability.")
 @pass_ctx

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from eth_utils import keccak
+from pydantic import ValidationError
 
 from node.chain.client import ChainClient
 from node.chain.protocol import batch_of, format_job, index_of, parse_job
@@ -52,10 +53,29 @@ def _inputs(plugin: type[ModelPlugin], text: str | None, file: Path | None, json
         if file is not None:
             return [file.read_bytes()]
         assert jsonl is not None
-        lines = [line for line in jsonl.read_text().splitlines() if line.strip()]
-        return [plugin.input_from_json(json.loads(line)) for line in lines]
+        lines = jsonl.read_text().splitlines()
     except (ValueError, OSError) as exc:
-        raise InputError(f"bad input: {exc}") from None
+        raise InputError(f"bad input: {_reason(exc)}") from None
+    inputs = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            inputs.append(plugin.input_from_json(json.loads(line)))
+        except ValueError as exc:
+            raise InputError(f"{jsonl}, line {number}: {_reason(exc)}") from None
+    if not inputs:
+        raise InputError(f"{jsonl} has no input (one JSON value a line)")
+    return inputs
+
+
+def _reason(exc: Exception) -> str:
+    """An input's error in one line: a validation error's first problem, with where it is."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return " ".join(str(exc).split())
 
 
 @click.group()

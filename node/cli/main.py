@@ -93,8 +93,12 @@ def _main(argv: list[str]) -> int:
     except click.exceptions.Abort:
         _output.error("aborted")
         return 130
+    except click.UsageError as exc:  # One line, as every error: what was wrong and where to look.
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        _output.error(exc.format_message() + where)
+        return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        _output.error(exc.format_message())
         return exc.exit_code
     except CliError as exc:
         _output.error(str(exc))

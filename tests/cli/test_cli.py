@@ -265,3 +265,89 @@ def test_devnet_up_with_an_unknown_model_exits_6_before_starting_anything(cli, t
     result = cli("devnet", "up", "--models", "pydoc-chat,no-such-model", "--dir", str(tmp_path / "net"))
     assert_one_line_error(result, 6, "unknown model 'no-such-model'")
     assert not (tmp_path / "net" / "devnet.json").exists()
+
+
+# Bad input to the CLI: each case is one line on stderr, no traceback, and its own exit code
+# (2 usage, 3 wallet, 5 refused by the contracts, 6 bad input), and with the other CLI tests
+# above a catalogue of the CLI's bad input. `{file}` stands for a file holding `content`.
+BAD_INPUT = [
+    (
+        "digit input of the wrong size",
+        ["job", "submit", "--model", "digits-mlp", "--input", "1,2,3", "--max-price", "1"],
+        None,
+        6,
+        "64",
+    ),
+    ("no input at all", ["job", "submit", "--model", "all-MiniLM-L6-v2", "--max-price", "1"], None, 6, "input"),
+    (
+        "two kinds of input",
+        ["job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "a", "--input-file", "{file}", "--max-price", "1"],
+        "b",
+        6,
+        "input",
+    ),
+    (
+        "a price that is not a number",
+        ["job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "a", "--max-price", "lots"],
+        None,
+        6,
+        "lots",
+    ),
+    (
+        "a negative price",
+        ["job", "submit", "--model", "all-MiniLM-L6-v2", "--input", "a", "--max-price", "-1"],
+        None,
+        6,
+        "-1",
+    ),
+    (
+        "a JSONL line that is not JSON",
+        ["job", "submit", "--model", "all-MiniLM-L6-v2", "--inputs-file", "{file}", "--max-price", "1"],
+        '"ok"\n{not json\n',
+        6,
+        "line 2",
+    ),
+    (
+        "an empty inputs file",
+        ["job", "submit", "--model", "all-MiniLM-L6-v2", "--inputs-file", "{file}", "--max-price", "1"],
+        "",
+        6,
+        "no input",
+    ),
+    (
+        "a generation request with max_tokens 0",
+        ["job", "submit", "--model", "pydoc-chat", "--inputs-file", "{file}", "--max-price", "1"],
+        '{"prompt": "x", "max_tokens": 0}\n',
+        6,
+        "max_tokens",
+    ),
+    (
+        "a generation request with an unknown field",
+        ["job", "submit", "--model", "pydoc-chat", "--inputs-file", "{file}", "--max-price", "1"],
+        '{"prompt": "x", "temperture": 1}\n',
+        6,
+        "temperture",
+    ),
+    ("a malformed job id", ["job", "status", "seven"], None, 6, "seven"),
+    ("a job of a batch that does not exist", ["job", "status", "99999.0"], None, 6, "99999"),
+    ("a faucet amount that is not a number", ["faucet", "lots"], None, 6, "lots"),
+    ("an option that does not exist", ["faucet", "-5"], None, 2, "No such option: -5"),
+    ("a role that does not exist", ["stake", "--role", "oracle", "10"], None, 2, "oracle"),
+    ("a wallet that exists already", ["wallet", "new", "alice"], None, 3, "alice"),
+    ("showing a wallet that does not exist", ["wallet", "show", "nobody"], None, 3, "nobody"),
+    ("chat with an unknown model", ["chat", "--model", "no-such-model"], None, 6, "no-such-model"),
+    ("chat with max-tokens 0", ["chat", "--model", "pydoc-chat", "--max-tokens", "0"], None, 2, "max-tokens"),
+    ("an exit from a stake never made", ["unstake", "--role", "verifier"], None, 5, "verifier"),
+    ("a gateway port out of range", ["gateway", "run", "--port", "99999"], None, 2, "99999"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "content", "code", "fragment"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT]
+)
+def test_bad_input_is_one_line_with_its_exit_code(cli, alice, tmp_path, args, content, code, fragment):
+    path = tmp_path / "input"
+    if content is not None:
+        path.write_text(content)
+    result = cli("--wallet", "alice", *(str(path) if a == "{file}" else a for a in args))
+    assert_one_line_error(result, code, fragment)
