@@ -173,3 +173,15 @@ def machine() -> dict[str, object]:
         }
         | {"anvil": anvil.splitlines()[0] if anvil else "unknown", "solc": "0.8.30"},
     }
+
+
+def write_generated(doc: Path, begin: str, end: str, body: str, append_missing: bool = False) -> None:
+    """Replaces the generated part of `doc`, between its `begin` and `end` markers, with `body`
+    (appended with its markers at the end if `append_missing` and they are not there yet)."""
+    text = doc.read_text()
+    if begin not in text:
+        if not append_missing:
+            raise ValueError(f"{doc} has no {begin} marker")
+        doc.write_text(f"{text}\n{begin}\n{body}\n{end}\n")
+        return
+    doc.write_text(text[: text.index(begin)] + begin + "\n" + body + "\n" + text[text.index(end) :])

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from math import comb
 from pathlib import Path
 
+from bench.common import write_generated
 from node.chain.deploy import MarketParams
 
 BPS = 10_000
@@ -241,10 +242,7 @@ def tables(p: Params | None = None) -> str:
 
 
 def write_docs(path: Path = DOC) -> None:
-    text = path.read_text()
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(f"{head}{BEGIN}\n{tables()}\n{END}{tail}")
+    write_generated(path, BEGIN, END, tables())
 
 
 def main(argv: list[str] | None = None) -> int:

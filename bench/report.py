@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.common import write_generated
 from bench.gaspath import render as render_gas
 from bench.gaspath import render_profile, render_steps
 from bench.opcodes import render as render_kinds
@@ -145,18 +146,17 @@ def _measured(result: dict[str, Any]) -> str:
 
 def targets(result: dict[str, Any]) -> str:
     """Where the run was made and the targets table: the generated part of docs/performance.md."""
-    table = [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary(result)]
-    return "\n".join([_measured(result), "", *_timing(result), "| target | limit | measured | |", "|---|---|---|---|",
-                      *table])  # fmt: skip
+    return "\n".join([_measured(result), "", *_timing(result), *_targets_table(result)])
+
+
+def _targets_table(result: dict[str, Any]) -> list[str]:
+    rows = [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary(result)]
+    return ["| target | limit | measured | |", "|---|---|---|---|", *rows]
 
 
 def write_doc(doc: Path, result: dict[str, Any]) -> None:
     """Replace the generated part of `doc` (between its markers) with this run's targets."""
-    begin, end = "<!-- bench:begin (make bench) -->", "<!-- bench:end -->"
-    text = doc.read_text()
-    if begin not in text:
-        raise ValueError(f"{doc} has no {begin} marker")
-    doc.write_text(text[: text.index(begin)] + begin + "\n" + targets(result) + "\n" + text[text.index(end) :])
+    write_generated(doc, "<!-- bench:begin (make bench) -->", "<!-- bench:end -->", targets(result))
 
 
 def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
@@ -168,9 +168,7 @@ def markdown(result: dict[str, Any], plot_name: str = "latest.png") -> str:
         *_timing(result),
         "## Targets",
         "",
-        "| target | limit | measured | |",
-        "|---|---|---|---|",
-        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary(result)],
+        *_targets_table(result),
         "",
         f"![throughput and gas per job against batch size]({plot_name})",
         "",

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from bench.common import write_generated
 from node.inference.engine import InferenceEngine
 from node.inference.generation import Generation, GenerationRequest
 from node.inference.models.causal_lm import CausalLM, PydocChat
@@ -317,12 +318,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def write_doc(doc: Path, table: str) -> None:
     begin, end = "<!-- textcal:begin (python -m bench.textcal --doc) -->", "<!-- textcal:end -->"
-    text = doc.read_text()
-    if begin in text:
-        text = text[: text.index(begin)] + begin + "\n" + table + "\n" + text[text.index(end) :]
-    else:
-        text += f"\n{begin}\n{table}\n{end}\n"
-    doc.write_text(text)
+    write_generated(doc, begin, end, table, append_missing=True)
 
 
 def calibrate(generations: int, trials: int, gpu_results: Path | None = None, save_cpu: Path | None = None
