@@ -75,9 +75,9 @@ demo: compile
 	python scripts/demo.py
 
 lint: install
-	ruff check node verifier scripts tests bench
-	ruff format --check node verifier scripts tests bench
-	mypy node verifier scripts bench
+	ruff check node verifier faults scripts tests bench
+	ruff format --check node verifier faults scripts tests bench
+	mypy node verifier faults scripts bench
 	lint-imports
 
 clean:

@@ -32,6 +32,7 @@ from eth_utils import keccak
 from sklearn.datasets import load_digits
 from web3.logs import DISCARD
 
+import faults
 from bench.common import wilson
 from node.chain.deploy import MarketParams
 from node.chain.protocol import BatchStatus, batch_of, job_id, result_commitment
@@ -61,7 +62,9 @@ def measure(root: Path, jobs: int = JOBS, cheat_rate: float = 0.25, audit_rate: 
         sender = devnet.senders[REQUESTER]
         contract = devnet.market_contract
         sender.transact(devnet.credit.functions.approve(contract.address, 2**256 - 1))
-        devnet.start_worker("cheater", 6, stake=10**5, faults__wrong_rate=cheat_rate, faults__seed=7)
+        devnet.start_worker(
+            "cheater", 6, stake=10**5, module=faults.WORKER, faults__wrong_rate=cheat_rate, faults__seed=7
+        )
         for i in range(4):
             # Audits alone: challenges (each verifier re-checks a few unaudited jobs) only add.
             devnet.start_verifier(f"verifier{i}", 16 + i, stake=10**5, challenge_rate=0)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from node.chain.deploy import CREDIT_UNIT
@@ -18,29 +18,6 @@ from node.wire import MAX_RESULTS_BYTES
 
 # The models a node serves and the devnet registers unless told otherwise.
 DEFAULT_MODELS = ("all-MiniLM-L6-v2", "digits-mlp", "pydoc-chat")
-
-
-class WorkerFaults(BaseModel):
-    """Fault injection for tests and the adversary simulator. All off by default.
-
-    - `wrong_rate`: fraction of jobs answered with a plausible wrong output (another input's).
-    - `random_outputs`: answer every job with random bytes of the right shape.
-    - `withhold`: commit hashes but never serve the outputs over HTTP.
-    - `silent_after_take`: take batches on and then never commit.
-    """
-
-    wrong_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    random_outputs: bool = False
-    withhold: bool = False
-    silent_after_take: bool = False
-    seed: int = 0
-
-
-class VerifierFaults(BaseModel):
-    """Verifier fault injection: `always_accept` (lazy) or `always_reject` (malicious)."""
-
-    always_accept: bool = False
-    always_reject: bool = False
 
 
 def nightshift_home() -> Path:
@@ -111,7 +88,6 @@ class WorkerSettings(NodeSettings):
     # (seconds; 0: at once). Only the worker's own payment and collateral wait.
     finalize_hold: float = Field(default=0.0, ge=0.0)
     withdraw_interval: float = 0.0  # Seconds between automatic withdrawals; 0 = never.
-    faults: WorkerFaults = Field(default_factory=WorkerFaults)
 
     def round_jobs(self, backlog: int) -> int:
         """The most jobs one take holds while `backlog` jobs are open."""
@@ -142,7 +118,6 @@ class VerifierSettings(NodeSettings):
     # this long (seconds) without a finalize: the audits happen even if the worker never
     # finalizes.
     draw_grace: float = Field(default=30.0, ge=0.0)
-    faults: VerifierFaults = Field(default_factory=VerifierFaults)
 
 
 class GatewaySettings(BaseSettings):

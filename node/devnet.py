@@ -63,6 +63,7 @@ class NodeProcess:
     env: dict[str, str]
     port: int | None = None
     proc: subprocess.Popen[bytes] | None = None
+    module: str = ""  # What `python -m` runs: the kind's own entry unless a test wraps it (`faults`).
 
     @property
     def url(self) -> str:
@@ -146,19 +147,21 @@ class Devnet:
 
     # ------------------------------------------------------------ nodes
 
-    def start_worker(self, name: str, index: int, *, stake: int = 1000, **env: Any) -> NodeProcess:
+    def start_worker(self, name: str, index: int, *, stake: int = 1000, module: str = "", **env: Any) -> NodeProcess:
+        """A worker staking `stake` credits from account `index`; `env` sets `NIGHTSHIFT_*`
+        settings, `module` another entry point (`faults.WORKER`)."""
         port = free_port()
-        node = self._node("worker", name, index, port, env)
+        node = self._node("worker", name, index, port, env, module)
         node.env["NIGHTSHIFT_HTTP_PORT"] = str(port)
         if self.view.stake(node.account.address, WORKER).amount == 0:
             self.stake(index, WORKER, stake, node.url)
         return self.launch(node)
 
-    def start_verifier(self, name: str, index: int, *, stake: int = 2000, **env: Any) -> NodeProcess:
+    def start_verifier(self, name: str, index: int, *, stake: int = 2000, module: str = "", **env: Any) -> NodeProcess:
         port = free_port()
         if "models" in env:  # Test verifiers that serve one model of the devnet's take the risk.
             env = {"partial_models": True, **env}
-        node = self._node("verifier", name, index, port, env)
+        node = self._node("verifier", name, index, port, env, module)
         node.env["NIGHTSHIFT_HTTP_PORT"] = str(port)
         if self.view.stake(node.account.address, VERIFIER).amount == 0:
             self.stake(index, VERIFIER, stake)
@@ -170,7 +173,9 @@ class Devnet:
         node = self._node("gateway", name, index, port, {"gateway_port": port, **env})
         return self.launch(node)
 
-    def _node(self, kind: str, name: str, index: int, port: int | None, env: dict[str, Any]) -> NodeProcess:
+    def _node(
+        self, kind: str, name: str, index: int, port: int | None, env: dict[str, Any], module: str = ""
+    ) -> NodeProcess:
         account = self.accounts[index]
         data_dir = self.root / name
         node_env = {
@@ -183,18 +188,18 @@ class Devnet:
             "NIGHTSHIFT_ALLOW_PRIVATE_PEERS": "true",  # Every node of a devnet is on 127.0.0.1.
             **{f"NIGHTSHIFT_{k.upper()}": str(v) for k, v in env.items()},
         }
-        node = NodeProcess(kind, name, account, data_dir, self.root / f"{name}.log", node_env, port)
+        module = module or {"worker": "node", "verifier": "verifier", "gateway": "node.gateway"}[kind]
+        node = NodeProcess(kind, name, account, data_dir, self.root / f"{name}.log", node_env, port, module=module)
         self.nodes.append(node)
         return node
 
     def launch(self, node: NodeProcess, timeout: float = 90.0) -> NodeProcess:
         """Starts (or restarts) a node's process and waits until it is ready."""
-        module = {"worker": "node", "verifier": "verifier", "gateway": "node.gateway"}[node.kind]
         env = {**os.environ, **node.env, "PYTHONUNBUFFERED": "1"}
         with open(node.log_path, "ab") as out:
-            node.proc = subprocess.Popen(
-                [sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=self.detach
-            )
+            command = [sys.executable, "-m", node.module]
+            detach = self.detach
+            node.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=detach)
         ready = f"{node.kind} ready".encode()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

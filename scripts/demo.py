@@ -29,6 +29,7 @@ from typing import Any
 
 from sklearn.datasets import load_digits
 
+import faults
 from node.chain.deploy import CREDIT_UNIT, MarketParams
 from node.chain.protocol import BatchStatus, batch_of, parse_job
 from node.client import RequesterClient
@@ -125,7 +126,12 @@ def main() -> int:
             say("Starting nodes (each loads its models and checks their ids against the registry)...")
             devnet.start_worker("honest-worker", HONEST, models="all-MiniLM-L6-v2")
             cheater = devnet.start_worker(
-                "cheating-worker", CHEATER, models="digits-mlp,pydoc-chat", faults__wrong_rate=0.5, faults__seed=1
+                "cheating-worker",
+                CHEATER,
+                module=faults.WORKER,
+                models="digits-mlp,pydoc-chat",
+                faults__wrong_rate=0.5,
+                faults__seed=1,
             )
             for i, account in enumerate(VERIFIER_ACCOUNTS):
                 devnet.start_verifier(f"verifier-{i + 1}", account)

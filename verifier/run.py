@@ -11,10 +11,10 @@ from node.supervisor import Supervisor
 from verifier.daemon import Verifier
 
 
-def run_verifier(settings: VerifierSettings) -> int:
+def run_verifier(settings: VerifierSettings, verifier_class: type[Verifier] = Verifier) -> int:
     configure_logging(settings.log_level, settings.log_json)
     metrics = Metrics()
-    verifier = Verifier(settings, metrics)
+    verifier = verifier_class(settings, metrics)
 
     def app() -> object:
         return create_node_app(verifier.store, metrics, NodeInfo(verifier.address, settings.models))

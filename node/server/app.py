@@ -49,7 +49,6 @@ class NodeInfo:
 
     address: str
     models: list[str]
-    withhold: bool = False
 
 
 def create_node_app(store: Store, metrics: Metrics, info: NodeInfo, title: str = "Nightshift verifier") -> FastAPI:
@@ -109,9 +108,8 @@ def _result_routes(app: FastAPI) -> FastAPI:
             Query(min_length=1, max_length=MAX_RESULTS, description="job ids (batchId << 16 | index)"),
         ],
         store: StoreDep,
-        info: InfoDep,
     ) -> ServedResults:
-        found = {} if info.withhold else {j: o for j, o in store.outputs(ids).items() if _committed(store, j)}
+        found = {j: o for j, o in store.outputs(ids).items() if _committed(store, j)}
         return ServedResults(
             results=[_result(job, *found[job]) for job in ids if job in found],
             missing=[job for job in ids if job not in found],
@@ -121,10 +119,9 @@ def _result_routes(app: FastAPI) -> FastAPI:
     def get_result(
         job_id: Annotated[int, Path(ge=0, le=MAX_JOB_ID, description="batchId << 16 | index")],
         store: StoreDep,
-        info: InfoDep,
         format: Annotated[str, Query(pattern="^(json|raw)$")] = "json",
     ) -> Response | ServedResult:
-        found = None if info.withhold or not _committed(store, job_id) else store.output(job_id)
+        found = store.output(job_id) if _committed(store, job_id) else None
         if found is None:
             raise HTTPException(status_code=404, detail=f"no result for job {job_id} on this worker")
         data, digest = found
@@ -136,12 +133,11 @@ def _result_routes(app: FastAPI) -> FastAPI:
     def stream(
         job_id: Annotated[int, Path(ge=0, le=MAX_JOB_ID, description="batchId << 16 | index")],
         store: StoreDep,
-        info: InfoDep,
         streams: StreamsDep,
     ) -> StreamingResponse:
         batch = store.batch(batch_of(job_id))
         taken = batch is not None and (batch[1] == WorkerBatch.TAKEN or batch[1] in SERVED_STATUSES)
-        if info.withhold or not taken or batch is None or index_of(job_id) >= batch[2]["size"]:
+        if not taken or batch is None or index_of(job_id) >= batch[2]["size"]:
             raise HTTPException(status_code=404, detail=f"job {job_id} is not taken on by this worker")
         stored = store.output(job_id) if batch[1] in SERVED_STATUSES else None
 

@@ -19,7 +19,6 @@ from typing import Any
 from eth_utils import keccak
 
 from node.chain.protocol import job_id, result_commitment
-from node.faults import FaultInjector
 from node.inference.engine import InferenceEngine
 from node.metrics import Metrics
 from node.server.streams import TokenStreams
@@ -37,14 +36,13 @@ class ComputePipeline:
         engine: InferenceEngine,
         store: Store,
         address: str,
-        faults: FaultInjector,
         metrics: Metrics,
         done: Callable[[], None],
         streams: TokenStreams,
     ):
         self._engine, self._store, self._address = engine, store, address
         self._streams = streams
-        self._faults, self._metrics, self._done = faults, metrics, done
+        self._metrics, self._done = metrics, done
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="compute")
         self._running: tuple[Future[Commitments | None], set[int]] | None = None
         self._generation = 0  # Bumped by `invalidate`: a computation of an older one is dropped.
@@ -95,8 +93,8 @@ class ComputePipeline:
             jobs = [job_id(batch_id, i) for batch_id, data in group for i in range(data["size"])]
             started = time.perf_counter()
             progress = (lambda i, text, jobs=jobs: self._streams.update(jobs[i], text)) if plugin.streams else None
-            computed = self._faults.tamper(self._engine.run(model_id, inputs, progress))
-            if plugin.streams:  # What a follower gets last: the text as committed (tampered or not).
+            computed = self._engine.run(model_id, inputs, progress)
+            if plugin.streams:  # What a follower gets last: the text as committed.
                 for job, out in zip(jobs, computed, strict=True):
                     self._streams.close(job, *plugin.final_text(out))
             outputs = iter(computed)

@@ -23,7 +23,6 @@ from node.chain.tx import TransactionFailedError, revert_of
 from node.config import WorkerSettings
 from node.daemon import NodeDaemon
 from node.errors import ConfigError
-from node.faults import FaultInjector
 from node.inference.base import served_name
 from node.metrics import Metrics
 from node.net import FetchLimits
@@ -65,7 +64,6 @@ class Worker(NodeDaemon):
 
     def __init__(self, settings: WorkerSettings, metrics: Metrics | None = None):
         super().__init__(settings, metrics)
-        self.faults = FaultInjector(settings.faults)
         self.streams = TokenStreams()  # Generations in progress, for the stream API.
         self._last_withdraw = time.monotonic()
         self._inactive_until = 0.0  # Not an active staker (it left, or was slashed): take nothing till then.
@@ -80,11 +78,7 @@ class Worker(NodeDaemon):
         if unknown:
             raise ConfigError(f"models not registered on chain: {', '.join(unknown)}")
         self.load_models(s.models, registered)
-        self.compute = ComputePipeline(
-            self.engine, self.store, self.address, self.faults, self.metrics, self.wake, self.streams
-        )
-        if self.faults.active:
-            log.warning("fault injection is on", extra=self.settings.faults.model_dump())
+        self.compute = ComputePipeline(self.engine, self.store, self.address, self.metrics, self.wake, self.streams)
         self.params = self.client.view.params()  # Fixed at deployment: read once.
         limits = FetchLimits(s.fetch_timeout, self.params.max_input_bytes, s.allow_private_peers)
         self.reconciler = Reconciler(self.store, self.client.view, self.address)
@@ -228,8 +222,6 @@ class Worker(NodeDaemon):
         and commits it in one transaction: one transaction less (about 30,000 gas for a lone
         job) and no take round trip before the result. Another worker may commit first; then
         only this worker's idle time was spent."""
-        if self.settings.faults.silent_after_take:
-            return False
         # Idle, so none is computed yet. A model that streams is taken on first: its text is
         # streamed only once the batch can no longer be cancelled.
         open_ = self.store.batches_with_status(WorkerBatch.OPEN)
@@ -242,7 +234,7 @@ class Worker(NodeDaemon):
 
     def _start_compute(self) -> bool:
         """Hands the taken batches not yet computed to the background thread, if it is free."""
-        if self.compute.busy or self.settings.faults.silent_after_take:
+        if self.compute.busy:
             return False
         pending = [
             (b, m, d) for b, m, d, _ in self.store.batches_with_status(WorkerBatch.TAKEN) if b not in self._computed

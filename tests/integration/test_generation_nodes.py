@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import faults
 from node.inference.engine import InferenceEngine
 from node.inference.generation import Generation, GenerationRequest
 from node.inference.models.causal_lm import PydocChat
@@ -49,7 +50,7 @@ def test_generations_are_paid_pass_audit_and_match_the_chain(devnet, nodes, engi
 
 
 def test_a_worker_returning_other_tokens_is_caught_and_slashed(devnet, nodes):
-    nodes.worker("liar", 7, models=PydocChat.name, faults__wrong_rate=1.0)
+    nodes.worker("liar", 7, module=faults.WORKER, models=PydocChat.name, faults__wrong_rate=1.0)
     for i in range(3):
         nodes.verifier(f"reader-{i}", 17 + i, models=PydocChat.name)
     client = requester(devnet, 3)

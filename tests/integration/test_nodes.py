@@ -19,6 +19,7 @@ import pytest
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+import faults
 from node.chain.protocol import job_id
 from node.client import collect_fees
 from node.devnet import Devnet
@@ -91,7 +92,7 @@ def test_honest_worker_is_paid_and_requester_gets_results_matching_chain(devnet,
 
 
 def test_cheating_worker_is_caught_on_every_cheat_slashed_and_requester_refunded(devnet, nodes, engine):
-    nodes.worker("cheater", 7, models="digits-mlp", faults__wrong_rate=0.5, faults__seed=3)
+    nodes.worker("cheater", 7, module=faults.WORKER, models="digits-mlp", faults__wrong_rate=0.5, faults__seed=3)
     for i in range(3):
         nodes.verifier(f"auditor-{i}", 17 + i, models="digits-mlp")
     client = requester(devnet, 3)
@@ -122,7 +123,7 @@ def test_cheating_worker_is_caught_on_every_cheat_slashed_and_requester_refunded
 
 
 def test_withholding_worker_is_rejected_and_slashed(devnet, nodes):
-    nodes.worker("withholder", 8, models="digits-mlp", faults__withhold=True)
+    nodes.worker("withholder", 8, module=faults.WORKER, models="digits-mlp", faults__withhold=True)
     for i in range(3):
         nodes.verifier(f"withhold-auditor-{i}", 20 + i, models="digits-mlp")
     client = requester(devnet, 4)
@@ -137,7 +138,7 @@ def test_withholding_worker_is_rejected_and_slashed(devnet, nodes):
 
 
 def test_worker_killed_after_taking_a_batch_is_expired_and_requester_refunded(devnet, nodes):
-    silent = nodes.worker("silent", 9, models="digits-mlp", faults__silent_after_take=True)
+    silent = nodes.worker("silent", 9, module=faults.WORKER, models="digits-mlp", faults__silent_after_take=True)
     nodes.verifier("keeper", 23, models="digits-mlp")
     client = requester(devnet, 5)
     before = balance(devnet, 5)
@@ -184,7 +185,9 @@ def test_nodes_killed_mid_flight_resume_from_cursor_without_repeating_transactio
 
 def test_malicious_verifier_challenging_honest_work_is_outvoted_and_slashed(devnet, nodes):
     nodes.worker("honest-worker-2", 11, models="digits-mlp")
-    liar = nodes.verifier("liar", 25, models="digits-mlp", faults__always_reject=True, challenge_rate=1.0)
+    liar = nodes.verifier(
+        "liar", 25, module=faults.VERIFIER, models="digits-mlp", faults__always_reject=True, challenge_rate=1.0
+    )
     nodes.verifier("honest-panel-0", 26, models="digits-mlp")
     nodes.verifier("honest-panel-1", 27, models="digits-mlp")
     client = requester(devnet, 3)
