@@ -127,11 +127,19 @@ def _timing(result: dict[str, Any]) -> list[str]:
     if "sizing" in result:
         size = result["sizing"]
         lines.append(
-            f"Workloads sized to this machine: raw PyTorch ran {size['raw_per_s']} sentences/s at batch 16, so each "
+            f"Workloads sized to this machine: raw PyTorch ran {size['raw_per_s']} sentences/s at batch 16"
+            f"{_warmed(size)}, so each "
             f"end-to-end workload has {size['jobs']:,} jobs (about {size['run_s']:.0f} s of raw work, within the "
             f"benchmark's bounds; batch 1 half of it) and each raw baseline {size['raw_sample']} sentences."
         )
     return [*lines, ""] if lines else []
+
+
+def _warmed(size: dict[str, Any]) -> str:
+    if "raw_samples" not in size:
+        return ""
+    samples = ", ".join(f"{s}" for s in size["raw_samples"])
+    return f" (the best of {samples}, after {size['warmup_s']:.0f} s of warm-up)"
 
 
 def _measured(result: dict[str, Any]) -> str:
