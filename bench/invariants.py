@@ -17,80 +17,22 @@ at least 10,000 steps (`bench.soak`).
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, keccak
+from eth_utils import keccak
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from bench.adversary import Arena, output_of
+from bench.books import Reads, market_books
 from node.chain.anvil import Anvil
 from node.chain.errors import ContractRevertError
-from node.chain.protocol import AuditStatus, Batch, BatchStatus, batch_of, job_id, result_commitment
+from node.chain.protocol import AuditStatus, BatchStatus, batch_of, job_id, result_commitment
 from node.chain.tx import TransactionFailedError, TxSender
 
-LIVE = {BatchStatus.OPEN, BatchStatus.TAKEN, BatchStatus.COMMITTED, BatchStatus.DRAWN, BatchStatus.AUDITED}
 TERMINAL = {BatchStatus.FINALIZED, BatchStatus.EXPIRED, BatchStatus.CANCELLED, BatchStatus.FORFEITED}
 OPEN_AUDITS = {AuditStatus.DRAWING, AuditStatus.ASSIGNED, AuditStatus.DISPUTED}
-
-
-class Reads:
-    """View calls sent as one JSON-RPC batch: the checks run after every step read some fifty
-    values, and web3's per-call encoding and middleware would make them most of a soak's time."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.calls: list[tuple[str, bytes, tuple[str, ...]]] = []
-
-    def add(self, contract: Any, name: str, *args: Any) -> int:
-        selector, inputs, outputs = _abi_of(contract.address, json.dumps(contract.abi), name)
-        self.calls.append((contract.address, selector + encode(inputs, args), outputs))
-        return len(self.calls) - 1
-
-    def send(self) -> list[Any]:
-        """Every value added, in order; a single output is returned bare."""
-        body = [
-            {
-                "jsonrpc": "2.0",
-                "id": i,
-                "method": "eth_call",
-                "params": [{"to": to, "data": "0x" + data.hex()}, "latest"],
-            }
-            for i, (to, data, _) in enumerate(self.calls)
-        ]
-        request = urllib.request.Request(self.url, json.dumps(body).encode(), {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            replies = {r["id"]: r for r in json.load(response)}
-        values = []
-        for i, (_, _, outputs) in enumerate(self.calls):
-            if "error" in replies[i]:
-                raise RuntimeError(f"view call {i} failed: {replies[i]['error']}")
-            value = decode(outputs, bytes.fromhex(replies[i]["result"][2:]))
-            values.append(value[0] if len(outputs) == 1 else value)
-        self.calls = []
-        return values
-
-
-@cache
-def _abi_of(address: str, abi: str, name: str) -> tuple[bytes, tuple[str, ...], tuple[str, ...]]:
-    (fn,) = (e for e in json.loads(abi) if e.get("type") == "function" and e["name"] == name)
-
-    def kind(p: dict[str, Any]) -> str:
-        if p["type"].startswith("tuple"):
-            return "(" + ",".join(kind(c) for c in p["components"]) + ")" + p["type"][5:]
-        return str(p["type"])
-
-    inputs = tuple(kind(p) for p in fn["inputs"])
-    return (
-        function_signature_to_4byte_selector(f"{name}({','.join(inputs)})"),
-        inputs,
-        tuple(kind(p) for p in fn["outputs"]),
-    )
 
 
 @dataclass
@@ -250,29 +192,11 @@ class ProtocolMachine(RuleBasedStateMachine):
     @invariant()
     def books_balance(self) -> None:
         self.stats.steps += 1
-        a, r = self.arena, self.reads
-        for s in (*a.tx, *a.extra):
-            r.add(a.market, "balanceOf", s.address)
-        for w in a.workers:  # Only workers' payouts owe fees.
-            r.add(a.market, "feesOwed", w.address)
-        accounts = len(r.calls)
-        for batch_id in self.batches:
-            r.add(a.market, "getBatch", batch_id)
-            r.add(a.market, "auditFeesPaid", batch_id)
-        r.add(a.credit, "balanceOf", a.market.address)
-        values = r.send()
-        owed, batches, held = sum(values[:accounts]), values[accounts:-1], values[-1]
-        escrow = 0
-        decoded = [Batch.decode(b) for b in batches[::2]]
-        for b, fees_paid in zip(decoded, batches[1::2], strict=True):
-            if b.status in LIVE:
-                r.add(a.market, "premiumFor", b.price, b.audit_bps)
-                escrow += b.size * b.price - fees_paid
-        premiums = r.send() if r.calls else []
-        live = [b for b in decoded if b.status in LIVE]
-        escrow += sum(b.size * premium for b, premium in zip(live, premiums, strict=True))
-        if held != owed + escrow:
-            self._violation(f"market holds {held}, owes {owed} + escrow {escrow}")
+        a = self.arena
+        # Only workers' payouts owe fees.
+        held, owed = market_books(self.reads, a.market, a.credit, [*a.tx, *a.extra], a.workers, self.batches)
+        if held != owed:
+            self._violation(f"market holds {held}, owes {owed}")
 
     @invariant()
     def locks_within_stakes(self) -> None:

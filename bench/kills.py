@@ -37,6 +37,7 @@ import httpx
 from eth_utils import keccak
 from web3.exceptions import ContractLogicError
 
+from bench.books import Reads, market_books
 from node.chain.artifacts import load_artifacts
 from node.chain.client import ChainClient
 from node.chain.deploy import MarketParams, decoder_for
@@ -151,7 +152,9 @@ class Campaign:
         what = f"trial {number} ({target} killed)"
         if left:
             self._violate(f"{what}: {len(left)} of {len(jobs)} jobs not terminal after {SETTLE_S}s")
-        held, owed = self._books()
+        batches = [e["args"]["batchId"] for e in created]
+        market, accounts = net.market_contract, net.accounts
+        held, owed = market_books(Reads(net.anvil.url), market, net.credit, accounts, accounts, batches)
         if held != owed:
             self._violate(f"{what}: the market holds {held} and owes {owed}")
         staked, stakes = self._stakes()
@@ -167,13 +170,6 @@ class Campaign:
     def _violate(self, message: str) -> None:
         print(message, file=sys.stderr)
         self.violations.append(message)
-
-    def _books(self) -> tuple[int, int]:
-        """What the market holds and what it owes, once no batch is live: balances and fees."""
-        net = self.devnet
-        market = net.market_contract.functions
-        owed = sum(market.balanceOf(a.address).call() + market.feesOwed(a.address).call() for a in net.accounts)
-        return net.credit.functions.balanceOf(net.market_contract.address).call(), owed
 
     def _stakes(self) -> tuple[int, int]:
         net = self.devnet
