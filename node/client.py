@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -70,6 +70,15 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class UriInput:
+    """A job input that travels by reference: the chain holds its hash and `uri`, and the worker
+    and the verifiers fetch `data` from there (bounded, and checked against the hash)."""
+
+    uri: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Submission:
     batch_id: int
     job_ids: list[int]
@@ -127,7 +136,7 @@ class RequesterClient:
     def submit(
         self,
         model: str,
-        inputs: list[bytes],
+        inputs: Sequence[bytes | UriInput],
         price: int,
         *,
         timeout: int = 600,
@@ -135,8 +144,10 @@ class RequesterClient:
         reopen: bool = False,
     ) -> Submission:
         """Escrows one batch of jobs, paid from the market balance first (see `deposit`), then
-        from the wallet; returns its id and the job ids."""
-        request = (self.model_id(model), price, timeout, audit_bps, reopen, [(keccak(x), x, "") for x in inputs])
+        from the wallet; returns its id and the job ids. An input is its bytes, carried in the
+        transaction, or a `UriInput`, of which only the hash and the URI are."""
+        entries = [(keccak(x.data), b"", x.uri) if isinstance(x, UriInput) else (keccak(x), x, "") for x in inputs]
+        request = (self.model_id(model), price, timeout, audit_bps, reopen, entries)
         sender = self._approved(len(inputs) * price * 2)
         receipt = sender.transact(self.market.functions.createBatches([request]))
         (event,) = self.market.events.BatchCreated().process_receipt(receipt, errors=DISCARD)

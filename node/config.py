@@ -135,3 +135,9 @@ class GatewaySettings(BaseSettings):
     gateway_audit_bps: int = Field(default=0, ge=0, le=10_000)
     gateway_api_key: SecretStr | None = None
     gateway_max_concurrent: int = Field(default=8, ge=1)  # Requests served at once; the excess gets a 429.
+    # A job input longer than this (bytes) is hosted by the gateway and submitted as a URI input,
+    # so that its bytes are not paid for in calldata and in the event; 0 hosts every input.
+    gateway_inline_max: int = Field(default=1024, ge=0)
+    # Where workers and verifiers reach the gateway's hosted inputs; defaults to http://host:port.
+    gateway_public_url: str | None = None
+    data_dir: Path = Path(".nightshift/gateway")  # The hosted inputs, kept across restarts.

@@ -241,12 +241,9 @@ def gateway_run(ctx: Ctx, host: str, port: int, max_price: str | None, audit_rat
     from node.logs import configure_logging
 
     settings = GatewaySettings()
-    price = to_units(max_price) if max_price is not None else settings.gateway_price
-    key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
+    price = to_units(max_price) if max_price is not None else None
     client = RequesterClient(ctx.chain(signer=True))
     configure_logging()
-    config = GatewayConfig(
-        price, round(audit_rate * 10_000), api_key=key, max_concurrent=settings.gateway_max_concurrent
-    )
+    config = GatewayConfig.from_settings(settings, host, port, price, round(audit_rate * 10_000))
     app = create_gateway(client, config)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -23,10 +23,7 @@ def main() -> int:
     except NightshiftError as exc:
         print(f"gateway failed: {exc}", file=sys.stderr)
         return 1
-    key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
-    config = GatewayConfig(
-        settings.gateway_price, settings.gateway_audit_bps, api_key=key, max_concurrent=settings.gateway_max_concurrent
-    )
+    config = GatewayConfig.from_settings(settings, settings.gateway_host, settings.gateway_port)
     app = create_gateway(client, config)
     logging.getLogger("node.gateway").info(
         "gateway ready", extra={"address": client.chain.address, "port": settings.gateway_port}

@@ -17,13 +17,14 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.client import COMMITTED, RequesterClient
 from node.gateway.chat import router as chat_router
 from node.gateway.deps import AuthDep, GatewayConfig, GatewayError, SlotDep, network_errors
+from node.gateway.inputs import INPUTS_PATH, InputHost
 from node.inference.encoding import decode_output
 
 __all__ = ["GatewayConfig", "create_gateway"]
@@ -119,6 +120,20 @@ def create_gateway(client: RequesterClient, config: GatewayConfig) -> FastAPI:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 
+    @app.get(INPUTS_PATH + "/{digest}", response_class=Response)
+    def hosted_input(digest: str, request: Request) -> Response:
+        """A long input this gateway hosts for its jobs, by its keccak-256. It takes no API key
+        and no request slot: workers and verifiers must reach it while the request that
+        submitted it holds its slot, and the chain makes every input public anyway."""
+        host: InputHost | None = request.app.state.config.inputs
+        try:
+            data = host.get(digest) if host else None
+        except ValueError as exc:
+            raise GatewayError(400, str(exc), "invalid_request_error", param="digest") from None
+        if data is None:
+            raise GatewayError(404, f"no input {digest} is hosted here", "invalid_request_error")
+        return Response(data, media_type="application/octet-stream")
+
     app.include_router(chat_router)
     return app
 
@@ -128,9 +143,10 @@ def _run(client: RequesterClient, cfg: GatewayConfig, model: str, inputs: list[b
         size = client.max_batch_jobs(cfg.price)
         if size == 0:
             raise GatewayError(503, "the gateway's price per job is above what one batch may carry", "api_error")
+        placed = cfg.place(client, inputs, "input")
         subs = [
-            client.submit(model, inputs[start : start + size], cfg.price, audit_bps=cfg.audit_bps)
-            for start in range(0, len(inputs), size)
+            client.submit(model, placed[start : start + size], cfg.price, audit_bps=cfg.audit_bps)
+            for start in range(0, len(placed), size)
         ]
         outputs: list[bytes] = []
         for sub in subs:

@@ -145,7 +145,8 @@ def _serve(
     client: RequesterClient, cfg: GatewayConfig, body: _Sampling, job: GenerationRequest, per_token: int, chat: bool
 ) -> dict[str, Any] | StreamingResponse:
     with network_errors():
-        sub = client.submit(body.model, [job.encode()], per_token * job.max_tokens, audit_bps=cfg.audit_bps)
+        inputs = cfg.place(client, [job.encode()], "messages" if chat else "prompt")
+        sub = client.submit(body.model, inputs, per_token * job.max_tokens, audit_bps=cfg.audit_bps)
     (job_id,) = sub.job_ids
     shape = _Shape(f"{'chatcmpl' if chat else 'cmpl'}-{format_job(job_id)}", body.model, chat)
     if body.stream:

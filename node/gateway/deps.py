@@ -12,7 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from node.client import ClientError
+from node.client import ClientError, RequesterClient, UriInput
+from node.config import GatewaySettings
+from node.gateway.inputs import InputHost
 
 RETRY_AFTER_S = 1
 
@@ -39,6 +41,33 @@ class GatewayConfig:
     wait_timeout: float = 60.0
     api_key: str | None = None
     max_concurrent: int = 8  # Requests served at once; more get a 429.
+    inputs: InputHost | None = None  # Where long inputs are hosted; None: every input inline.
+
+    @classmethod
+    def from_settings(
+        cls, s: GatewaySettings, host: str, port: int, price: int | None = None, audit_bps: int | None = None
+    ) -> GatewayConfig:
+        """The operator's settings, served at `host:port` (`price` and `audit_bps` override theirs)."""
+        public_url = s.gateway_public_url or f"http://{host}:{port}"
+        return cls(
+            s.gateway_price if price is None else price,
+            s.gateway_audit_bps if audit_bps is None else audit_bps,
+            api_key=s.gateway_api_key.get_secret_value() if s.gateway_api_key else None,
+            max_concurrent=s.gateway_max_concurrent,
+            inputs=InputHost(s.data_dir / "inputs", public_url, s.gateway_inline_max),
+        )
+
+    def place(self, client: RequesterClient, inputs: list[bytes], param: str) -> list[bytes | UriInput]:
+        """The inputs as jobs carry them: long ones hosted here, if this gateway hosts inputs. One
+        over the protocol's input cap is a 400 naming `param`: inline the chain would refuse it,
+        and hosted no worker would fetch it."""
+        cap = client.chain.view.params().max_input_bytes
+        for i, data in enumerate(inputs):
+            if len(data) > cap:
+                where = f"{param}[{i}]" if len(inputs) > 1 else param
+                message = f"{where} is {len(data):,} bytes as a job's input; the network takes at most {cap:,}"
+                raise GatewayError(400, message, "invalid_request_error", param=param)
+        return self.inputs.place(inputs) if self.inputs else list(inputs)
 
 
 def _authorize(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:

@@ -157,6 +157,16 @@ BAD_REQUESTS = [
     ("get", "/embeddings", None, 405, "invalid_request_error", "Method Not Allowed"),
     (
         "post",
+        "/embeddings",
+        {"model": MiniLM.name, "input": ["fits", "x" * 5000]},
+        400,
+        "invalid_request_error",
+        "input[1] is 5,000 bytes as a job's input; the network takes at most 4,096",
+    ),
+    ("get", "/inputs/0x12", None, 400, "invalid_request_error", "'0x12' is not a keccak-256 hash"),
+    ("get", "/inputs/0x" + "0" * 64, None, 404, "invalid_request_error", "no input 0x0000"),
+    (
+        "post",
         "/completions",
         {"model": MiniLM.name, "prompt": "x"},
         404,

@@ -8,17 +8,19 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+from eth_utils import keccak
 from pydantic import SecretStr
 
 from node.chain.client import ChainClient
 from node.chain.deploy import MarketParams
-from node.chain.protocol import parse_job
+from node.chain.protocol import batch_of, parse_job
 from node.client import RequesterClient
 from node.devnet import Devnet
 from node.inference.generation import Generation
 from node.inference.models.causal_lm import PydocChat
 
 OPERATOR = 2
+HOSTING_OPERATOR = 3  # A second gateway, hosting long inputs, pays from its own account.
 QUESTION = [{"role": "user", "content": "What does json.dumps do?"}]
 
 
@@ -102,9 +104,44 @@ def test_text_completion_follows_the_openai_shape(devnet, openai_client):
         ({"model": PydocChat.name, "messages": QUESTION, "max_tokens": 100_000}, openai.BadRequestError, "max_tokens"),
         ({"model": PydocChat.name, "messages": QUESTION, "temperature": 3}, openai.BadRequestError, "temperature"),
         ({"model": PydocChat.name, "messages": QUESTION, "n": 2}, openai.BadRequestError, "n"),
+        (
+            {"model": PydocChat.name, "messages": [{"role": "user", "content": "x" * 5000}]},
+            openai.BadRequestError,
+            "messages",
+        ),
     ],
 )
 def test_bad_chat_requests_get_openai_errors_with_the_parameter(openai_client, params, error, param):
     with pytest.raises(error) as raised:
         openai_client.chat.completions.create(**params)
     assert raised.value.body["param"] == param and raised.value.body["message"]
+
+
+def test_a_long_chat_travels_by_uri_from_the_gateway_and_is_answered_as_if_inline(devnet, openai_client):
+    devnet.fund(HOSTING_OPERATOR, 1_000)
+    hosting = devnet.start_gateway("hosting-gateway", HOSTING_OPERATOR, gateway_inline_max=64)
+    chat = [
+        *QUESTION,
+        {"role": "assistant", "content": "It serializes an object to a JSON formatted string."},
+        {"role": "user", "content": "And what does json.loads do with such a string?"},
+    ]
+    params = {"model": PydocChat.name, "messages": chat, "max_tokens": 16, "temperature": 0}
+    hosted_client = openai.OpenAI(base_url=f"{hosting.url}/v1", api_key="unused", max_retries=0)
+    hosted_client.chat.completions.create(**params)  # The operator's first job pays for its cold slots.
+    via_uri = hosted_client.chat.completions.create(**params)
+    inline = openai_client.chat.completions.create(**params)
+    assert via_uri.choices[0].message.content == inline.choices[0].message.content
+    assert via_uri.choices[0].message.content == committed_text(devnet, via_uri.id)
+
+    created = {e["args"]["batchId"]: e for e in devnet.market_contract.events.BatchCreated().get_logs(from_block=0)}
+    hosted_event, inline_event = (created[batch_of(parse_job(r.id.split("-", 1)[1]))] for r in (via_uri, inline))
+    (entry,) = hosted_event["args"]["inputs"]
+    assert entry["data"] == b"" and entry["uri"] == f"{hosting.url}/v1/inputs/0x{bytes(entry['inputHash']).hex()}"
+    served = httpx.get(entry["uri"], timeout=10)  # What the worker fetched: the bytes the chain names.
+    assert served.status_code == 200 and keccak(served.content) == bytes(entry["inputHash"])
+    assert inline_event["args"]["inputs"][0]["data"] == served.content  # The other gateway sent them inline.
+
+    def gas(event: dict) -> int:
+        return devnet.w3.eth.get_transaction_receipt(event["transactionHash"])["gasUsed"]
+
+    assert gas(hosted_event) < gas(inline_event), (gas(hosted_event), gas(inline_event))
