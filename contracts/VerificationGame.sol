@@ -289,11 +289,14 @@ contract VerificationGame is IVerificationGame, ReentrancyGuardTransient {
     function _submitVerdict(uint256 jobId, bool accept, bytes32 outputHash) private {
         AuditSlot storage audit = _audits[jobId];
         AuditStatus status = audit.status;
+        uint256 batchId = AuditDraw.batchOf(jobId);
+        // Another job's dispute forfeited the batch: this audit has nothing left to decide. Its
+        // verdicts are skipped, not refused, because a panelist cannot know the forfeit is coming:
+        // the other panel's deciding vote may be mined just before its own, in the same block.
+        if (_batchAudits[batchId].forfeited) return;
         if (status != AuditStatus.Assigned && status != AuditStatus.Disputed) {
             revert GameInvalidAuditStatus(jobId, status);
         }
-        uint256 batchId = AuditDraw.batchOf(jobId);
-        if (_batchAudits[batchId].forfeited) revert GameInvalidAuditStatus(jobId, AuditStatus.Moot);
         if (block.timestamp > audit.deadline) revert GameDeadlinePassed(jobId, audit.deadline);
         IJobMarket.Batch memory batch = _market.getBatch(batchId);
         if (status == AuditStatus.Assigned) {

@@ -135,7 +135,7 @@ class Verifier(NodeDaemon):
         due = [(kind, int(job)) for kind, job in (key.split(":") for key in self.store.due_tasks(int(time.time())))]
         due = due[:MAX_TASKS_PER_STEP]
         self._retry_jobs.clear()
-        verdicts = self.judge_all([job for kind, job in due if kind in PIPELINED])
+        verdicts = self.judge_all([job for kind, job in due if kind in PIPELINED and not self._forfeited(job)])
         for kind, job in due:
             try:
                 self._run_task(kind, job, verdicts)
@@ -272,6 +272,9 @@ class Verifier(NodeDaemon):
     def _run_task(self, kind: str, job: int, verdicts: dict[int, tuple[bool, bytes]]) -> None:
         game = self.client.game.functions
         task = f"{kind}:{job}"
+        if kind in PIPELINED and self._forfeited(job):
+            log.info("nothing to judge: the batch was forfeited", extra={"task": task})
+            return
         if kind in PIPELINED and job not in verdicts:
             if job in self._retry_jobs:
                 self.txs.not_due.append(task)
@@ -299,12 +302,15 @@ class Verifier(NodeDaemon):
             if batch.status == BatchStatus.TAKEN and time.time() > batch.deadline:
                 self.txs.send(task, "expire", self.client.market.functions.expireBatches([job]))
 
+    def _forfeited(self, job: int) -> bool:
+        """Whether this verifier has seen the job's batch forfeited: its audits are moot."""
+        return (self.store.batch(batch_of(job)) or ("", ""))[1] == VerifierBatch.FORFEITED
+
     def _resolve(self, task: str, job: int) -> None:
         """A deadline passed on a job: replace absent verifiers, settle, lapse, or free a bond."""
         audit = self.client.view.audit(job)
         mine = self.address == audit.auditor and audit.status == AuditStatus.ACCEPTED
-        forfeited = (self.store.batch(batch_of(job)) or ("", ""))[1] == VerifierBatch.FORFEITED
-        if (audit.is_open and (forfeited or time.time() > audit.deadline)) or mine:
+        if (audit.is_open and (self._forfeited(job) or time.time() > audit.deadline)) or mine:
             self.txs.send(task, "timeout", self.client.game.functions.resolveTimeouts([job]), None, VOTE_GAS_HEADROOM)
         elif audit.is_open:
             self.txs.not_due.append(task)

@@ -114,7 +114,8 @@ interface IVerificationGame {
     function drawVerifiers(uint256[] calldata jobIds) external;
 
     /// @notice The auditor's verdict (a reject opens a dispute and bonds the accusation) or a
-    ///         panelist's vote.
+    ///         panelist's vote. A verdict on an audit whose batch another dispute forfeited is
+    ///         skipped: it changes nothing and emits nothing.
     function submitVerdict(uint256 jobId, bool accept, bytes32 outputHash) external;
 
     /// @notice Several verdicts or votes in one transaction, in order.

@@ -21,6 +21,7 @@ from .helpers import (
     WINDOW,
     WORKER,
     BatchStatus,
+    Vote,
     batch,
     by_address,
     job_id,
@@ -129,6 +130,34 @@ def test_a_cheat_caught_by_challenge_forfeits_the_whole_batch(
         market.finalizeBatches([batch_id], sender=outsider)
     withdraw_all(market, credit, [requester, worker, treasury, *verifiers], escrowed=tries * 3 * PRICE)
     assert credit.balanceOf(requester) == start - tries * 3 * PRICE + 3 * COLLATERAL // 2
+
+
+def test_a_vote_mined_after_another_dispute_forfeited_the_batch_is_skipped(
+    proto, market, game, staking, credit, requester, worker, treasury, verifiers, outsider
+):
+    """Two jobs of one batch disputed at once: the first panel to reach its quorum forfeits the
+    batch, and a vote of the second panel mined after it (it could not have known) changes
+    nothing instead of reverting; the bonds come back when the audit is mooted."""
+    first = market.nextBatchId()
+    batch_id = proto.drawn_batch(requester, worker, b"honest", b"forged", b"also forged")
+    tries = batch_id - first
+    decided, moot = job_id(batch_id, 1), job_id(batch_id, 2)
+    game.challenge(decided, OUT, sender=verifiers[0])
+    game.challenge(moot, OUT, sender=verifiers[1])
+    panels = {job: _panel(proto, verifiers, job, outsider) for job in (decided, moot)}
+    game.submitVerdict(decided, False, OUT, sender=panels[decided][0])
+    game.submitVerdict(decided, False, OUT, sender=panels[decided][1])
+    assert market.getBatch(batch_id).status == BatchStatus.FORFEITED
+    late = panels[moot][0]
+    stake = staking.getStake(late, VERIFIER)
+    tx = game.submitVerdict(moot, True, OUT, sender=late)
+    assert not tx.decode_logs(game.VerdictSubmitted) and game.voteOf(moot, late) == Vote.NONE
+    assert staking.getStake(late, VERIFIER) == stake
+    tx = game.resolveTimeouts([moot], sender=outsider)
+    assert [e.jobId for e in tx.decode_logs(game.AuditMooted)] == [moot]
+    for v in verifiers:
+        assert staking.getStake(v, VERIFIER).locked == 0
+    withdraw_all(market, credit, [requester, worker, treasury, *verifiers], escrowed=tries * 3 * PRICE)
 
 
 def test_worker_timeout_refunds_requester(proto, market, credit, requester, worker, treasury, outsider, verifiers):
