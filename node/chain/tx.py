@@ -315,7 +315,9 @@ class TxSender:
             except _TRANSIENT as exc:
                 if attempt == self._max_retries:
                     raise RpcUnavailableError(f"RPC unreachable after {attempt + 1} tries: {exc}") from None
-                log.info("RPC call failed, retrying", extra={"attempt": attempt + 1, "error": str(exc)})
+                # Logged once an outage: the daemon reports it as a whole if the retries run out.
+                say = log.info if attempt == 0 else log.debug
+                say("RPC call failed, retrying", extra={"attempt": attempt + 1, "error": str(exc)})
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")

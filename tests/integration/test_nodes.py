@@ -410,7 +410,11 @@ def test_nodes_ride_out_a_stalled_chain_rpc_and_carry_on(devnet, nodes):
     for node in (worker, verifier):
         assert node.alive(), f"{node.name} stopped"
         log = node.log_path.read_text()
-        assert log.count("chain RPC unreachable") == 1 and "chain RPC back" in log, node.name
+        # A daemon between steps warns of the outage once and reports its end; a transaction in
+        # flight may ride it out in the sender's retries instead, which note it at info.
+        outage, retried = log.count("chain RPC unreachable"), log.count("RPC call failed, retrying")
+        assert outage <= 1 and outage + retried >= 1, (node.name, outage, retried)
+        assert ("chain RPC back" in log) == bool(outage) and "Traceback" not in log, node.name
     # Not asserted: that no transaction reverted. One broadcast while the node was stopped is
     # held in its socket and may be mined after another party's, on a state it was not simulated on.
 
